@@ -1,0 +1,35 @@
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "codec/framebuffer.h"
+#include "codec/pixel_converter.h"
+#include "codec/rect.h"
+
+namespace rfb {
+
+// Tuning a viewer asked for with pseudo-encodings; -1 means "not asked".
+struct EncodeTuning {
+    int quality = -1;   // JPEG quality level 0..9
+    int compress = -1;  // compression level 0..9
+};
+
+// Encodes the pixels of one rectangle into the body of one RFB rectangle: everything after the
+// 12-byte rectangle header and after any per-viewer stream prefix (see rect_framing.h).
+//
+// The output never depends on what was sent before, so one encoding of a tile can be sent to
+// any number of viewers (DESIGN.md, "Encode once, send to many"). Encoders hold only scratch
+// buffers and compressor objects that are reset per rectangle; use one instance per thread.
+class RectEncoder {
+public:
+    virtual ~RectEncoder() = default;
+    virtual int32_t encoding() const = 0;
+    virtual void encode(const Framebuffer& fb, const Rect& r, const PixelWriter& px,
+                        const EncodeTuning& tuning, std::vector<uint8_t>& out) = 0;
+};
+
+// An encoder for `encoding`, or nullptr when rfbcast cannot produce it.
+std::unique_ptr<RectEncoder> make_encoder(int32_t encoding);
+
+}  // namespace rfb

@@ -1,0 +1,2 @@
+#pragma once
+// Placeholder until the metrics families land (issue 9 fills this library).

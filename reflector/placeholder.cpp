@@ -1,0 +1,1 @@
+// reflector sources arrive here
