@@ -9,7 +9,7 @@ namespace rfb {
 // reports a shortage by returning false (leaving the output untouched), so incremental parsers
 // can answer "need more bytes" without exceptions and without ever reading past the end.
 class ByteReader {
-public:
+  public:
     explicit ByteReader(std::span<const uint8_t> data) : data_(data) {}
 
     size_t remaining() const { return data_.size() - pos_; }
@@ -53,7 +53,7 @@ public:
     }
     std::span<const uint8_t> rest() const { return data_.subspan(pos_); }
 
-private:
+  private:
     std::span<const uint8_t> data_;
     size_t pos_ = 0;
 };

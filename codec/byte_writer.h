@@ -10,7 +10,7 @@ namespace rfb {
 // Big-endian writer that appends to a caller-owned vector, so one buffer can collect a whole
 // message (or a whole update) without intermediate copies.
 class ByteWriter {
-public:
+  public:
     explicit ByteWriter(std::vector<uint8_t>& out) : out_(out) {}
 
     void u8(uint8_t v) { out_.push_back(v); }
@@ -31,7 +31,7 @@ public:
     size_t size() const { return out_.size(); }
     std::vector<uint8_t>& buffer() { return out_; }
 
-private:
+  private:
     std::vector<uint8_t>& out_;
 };
 

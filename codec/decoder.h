@@ -41,7 +41,7 @@ struct DecodeTarget {
 // A decoder keeps only stream state that outlives a rectangle (zlib streams) and the progress
 // of a streaming rectangle; reset() forgets both, for a new upstream connection.
 class RectDecoder {
-public:
+  public:
     virtual ~RectDecoder() = default;
     virtual int32_t encoding() const = 0;
     virtual DecodeResult decode(const Rect& r, std::span<const uint8_t> data, DecodeTarget& t) = 0;

@@ -21,11 +21,13 @@ struct EncodeTuning {
 // The output never depends on what was sent before, so one encoding of a tile can be sent to
 // any number of viewers (DESIGN.md, "Encode once, send to many"). Encoders hold only scratch
 // buffers and compressor objects that are reset per rectangle; use one instance per thread.
+// The body is appended to `out`. encode() returns false, leaving `out` as it was, when the
+// rectangle does not fit the framebuffer or the pixel format has no 1/2/4-byte pixels.
 class RectEncoder {
-public:
+  public:
     virtual ~RectEncoder() = default;
     virtual int32_t encoding() const = 0;
-    virtual void encode(const Framebuffer& fb, const Rect& r, const PixelWriter& px,
+    virtual bool encode(const Framebuffer& fb, const Rect& r, const PixelWriter& px,
                         const EncodeTuning& tuning, std::vector<uint8_t>& out) = 0;
 };
 

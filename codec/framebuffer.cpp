@@ -18,7 +18,8 @@ bool Framebuffer::resize(uint32_t w, uint32_t h) {
 
 bool Framebuffer::fill(const Rect& r, uint32_t pixel) {
     if (!contains(r)) return false;
-    for (uint32_t y = r.y; y < r.bottom(); ++y) std::fill_n(row(y) + r.x, r.w, pixel);
+    for (uint32_t y = r.y; y < r.bottom(); ++y)
+        std::fill_n(row(y) + r.x, r.w, pixel);
     return true;
 }
 

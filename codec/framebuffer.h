@@ -12,7 +12,7 @@ namespace rfb {
 // Every writer checks its rectangle against the current size; nothing here trusts a caller's
 // coordinates, because they come from the network.
 class Framebuffer {
-public:
+  public:
     Framebuffer() = default;
     Framebuffer(uint32_t w, uint32_t h) { resize(w, h); }
 
@@ -40,7 +40,7 @@ public:
     // Copies r out into dst (stride r.w).
     bool get(const Rect& r, uint32_t* dst) const;
 
-private:
+  private:
     uint32_t w_ = 0, h_ = 0;
     std::vector<uint32_t> px_;
 };

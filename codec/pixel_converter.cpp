@@ -7,18 +7,21 @@ namespace rfb {
 
 namespace {
 
-int channel_bits(uint16_t max) { return std::popcount(max); }
+int channel_bits(uint16_t max) {
+    return std::popcount(max);
+}
 
-// 8-bit channel value -> value with `bits` bits.
+// 8-bit channel value -> value with `bits` bits, rounded to nearest. This is Xvnc's own
+// conversion (checked against Xvnc 1.12 grabs pixel for pixel), so a 16 bpp viewer sees the same
+// values through rfbcast as it would connected directly.
 uint32_t narrow(uint32_t v8, int bits) {
-    if (bits <= 8) return v8 >> (8 - bits);
-    // Wider than 8 bits (legal but rare): scale so that 255 maps to the channel maximum.
     const uint32_t max = (1u << bits) - 1;
-    return (v8 * max + 127) / 255;
+    return (v8 * max + 128) / 255;
 }
 
 // `bits`-bit channel value -> 8 bits by bit replication (0 -> 0, max -> 255).
 uint8_t widen_small(uint32_t v, int bits) {
+    if (bits == 0) return 0;  // colour-map formats often carry zero maxes: nothing to widen
     if (bits >= 8) return static_cast<uint8_t>(v >> (bits - 8));
     uint32_t out = 0;
     int filled = 0;
@@ -44,7 +47,9 @@ PixelWriter::PixelWriter(const PixelFormat& pf)
 
 void PixelWriter::store(uint32_t p, uint8_t* dst) const {
     switch (bpp_) {
-        case 1: dst[0] = static_cast<uint8_t>(p); break;
+        case 1:
+            dst[0] = static_cast<uint8_t>(p);
+            break;
         case 2:
             if (pf_.big_endian) {
                 dst[0] = static_cast<uint8_t>(p >> 8);
@@ -74,7 +79,8 @@ void PixelWriter::write_row(const uint32_t* src, size_t n, uint8_t* dst) const {
         std::memcpy(dst, src, n * 4);
         return;
     }
-    for (size_t i = 0; i < n; ++i) store(pack(src[i]), dst + i * bpp_);
+    for (size_t i = 0; i < n; ++i)
+        store(pack(src[i]), dst + i * bpp_);
 }
 
 PixelReader::PixelReader(const PixelFormat& pf)
@@ -87,13 +93,16 @@ PixelReader::PixelReader(const PixelFormat& pf)
         b_[v] = widen_small(v & pf.blue_max, bb);
     }
     // Until the server sends a colour map, index i shows as grey level i.
-    for (uint32_t i = 0; i < 256; ++i) map_[i] = (i << 16) | (i << 8) | i;
+    for (uint32_t i = 0; i < 256; ++i)
+        map_[i] = (i << 16) | (i << 8) | i;
 }
 
 uint32_t PixelReader::load_raw(const uint8_t* s) const {
     switch (bpp_) {
-        case 1: return s[0];
-        case 2: return pf_.big_endian ? (uint32_t{s[0]} << 8) | s[1] : (uint32_t{s[1]} << 8) | s[0];
+        case 1:
+            return s[0];
+        case 2:
+            return pf_.big_endian ? (uint32_t{s[0]} << 8) | s[1] : (uint32_t{s[1]} << 8) | s[0];
         default:
             return pf_.big_endian ? (uint32_t{s[0]} << 24) | (uint32_t{s[1]} << 16) |
                                         (uint32_t{s[2]} << 8) | s[3]
@@ -120,10 +129,12 @@ void PixelReader::read_row(const uint8_t* src, size_t n, uint32_t* dst) const {
     if (identity_) {
         std::memcpy(dst, src, n * 4);
         // The padding byte of a canonical pixel is not part of the colour: keep hashes stable.
-        for (size_t i = 0; i < n; ++i) dst[i] &= 0x00ffffffu;
+        for (size_t i = 0; i < n; ++i)
+            dst[i] &= 0x00ffffffu;
         return;
     }
-    for (size_t i = 0; i < n; ++i) dst[i] = load(src + i * bpp_);
+    for (size_t i = 0; i < n; ++i)
+        dst[i] = load(src + i * bpp_);
 }
 
 void PixelReader::set_colour(uint32_t index, uint16_t r, uint16_t g, uint16_t b) {

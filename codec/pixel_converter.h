@@ -7,11 +7,11 @@
 
 namespace rfb {
 
-// Canonical (0x00RRGGBB) -> any valid true-colour format. Channels are narrowed by dropping low
-// bits, exactly as TigerVNC does, so a viewer through rfbcast sees the same values as a viewer
-// connected straight to Xvnc.
+// Canonical (0x00RRGGBB) -> any valid true-colour format. Channels are narrowed with rounding,
+// (v * max + 128) / 255, as Xvnc does, so a viewer through rfbcast sees the same values as a
+// viewer connected straight to Xvnc.
 class PixelWriter {
-public:
+  public:
     explicit PixelWriter(const PixelFormat& pf);
 
     const PixelFormat& format() const { return pf_; }
@@ -25,7 +25,7 @@ public:
     // Converts n canonical pixels to n * bytes_per_pixel() bytes.
     void write_row(const uint32_t* src, size_t n, uint8_t* dst) const;
 
-private:
+  private:
     PixelFormat pf_;
     size_t bpp_;
     bool identity_;
@@ -35,7 +35,7 @@ private:
 // Any valid format -> canonical. Narrow channels are widened by bit replication; colour-map
 // formats look pixels up in the map set by SetColourMapEntries.
 class PixelReader {
-public:
+  public:
     explicit PixelReader(const PixelFormat& pf);
 
     const PixelFormat& format() const { return pf_; }
@@ -48,7 +48,7 @@ public:
     // Colour-map entry (16-bit channel values, as on the wire).
     void set_colour(uint32_t index, uint16_t r, uint16_t g, uint16_t b);
 
-private:
+  private:
     uint32_t widen(uint32_t v, uint16_t max, const std::array<uint8_t, 256>& lut) const;
 
     PixelFormat pf_;

@@ -1,1 +1,128 @@
-int main() { return 0; }
+#include <sys/random.h>
+
+#include <array>
+#include <csignal>
+#include <cstdio>
+#include <memory>
+
+#include "codec/encode_cache.h"
+#include "codec/shared_tile_encoder.h"
+#include "reflector/connection.h"
+#include "reflector/demo_source.h"
+#include "reflector/event_loop.h"
+#include "reflector/listener.h"
+#include "reflector/log.h"
+#include "reflector/options.h"
+#include "reflector/session.h"
+#include "reflector/signal_watcher.h"
+#include "reflector/socket_address.h"
+#include "reflector/upstream_client.h"
+#include "reflector/viewer_connection.h"
+
+using namespace rfbcast;
+
+namespace {
+
+std::array<uint8_t, 16> random_challenge() {
+    std::array<uint8_t, 16> c{};
+    size_t got = 0;
+    while (got < c.size()) {
+        const ssize_t n = getrandom(c.data() + got, c.size() - got, 0);
+        if (n > 0) got += static_cast<size_t>(n);
+    }
+    return c;
+}
+
+int fail(const std::string& message) {
+    std::fprintf(stderr, "rfbcast: %s\n", message.c_str());
+    return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Options opt;
+    if (auto code = parse_options(argc, argv, opt)) return *code;
+    log_configure(opt.log_level, opt.log_format);
+
+    SessionOptions so;
+    so.name = opt.upstream.empty() || opt.demo ? opt.desktop_name : "default";
+    so.max_viewers = opt.max_viewers;
+    std::string error, secret;
+    if (!opt.password_file.empty()) {
+        if (!read_secret_file(opt.password_file, secret, error)) return fail(error);
+        so.full_password = secret;
+    }
+    if (!opt.viewonly_password_file.empty()) {
+        if (!read_secret_file(opt.viewonly_password_file, secret, error)) return fail(error);
+        so.viewonly_password = secret;
+    }
+    UpstreamOptions uo;
+    const bool demo = opt.demo || opt.upstream.empty();
+    if (!demo) {
+        if (!split_host_port(opt.upstream, uo.host, uo.port, error))
+            return fail("--upstream: " + error);
+        if (!opt.upstream_password_file.empty()) {
+            if (!read_secret_file(opt.upstream_password_file, secret, error)) return fail(error);
+            uo.password = secret;
+        }
+    }
+    secret.assign(secret.size(), '\0');
+
+    auto loop = EventLoop::create(4096, &error);
+    if (!loop) return fail(error);
+
+    rfb::EncodeCache cache(opt.cache_mb * 1024 * 1024);
+    rfb::SharedTileEncoder encoder(cache);
+    Session session(*loop, so, encoder);
+    std::unique_ptr<UpstreamLink> upstream;
+    if (demo)
+        upstream = std::make_unique<DemoSource>(session);
+    else
+        upstream = std::make_unique<UpstreamClient>(session, uo);
+    session.set_upstream(upstream.get());
+
+    uint64_t next_viewer_id = 1;
+    Listener listener(*loop, [&](int fd, const std::string& peer) {
+        Connection::Limits limits;
+        limits.rx_chunk = 16 * 1024;
+        limits.rx_cap = 512 * 1024;  // above the 256 KiB cut-text limit plus slack
+        auto* conn = new Connection(*loop, fd, nullptr, limits, peer);
+        if (session.viewer_count() >= so.max_viewers) {
+            LOG_WARN("viewer-refused", "peer=%s reason=\"viewer limit %zu reached\"", peer.c_str(),
+                     so.max_viewers);
+            conn->close();
+            return;
+        }
+        auto viewer =
+            std::make_unique<ViewerConnection>(session, conn, next_viewer_id++, random_challenge());
+        ViewerConnection* v = viewer.get();
+        session.add_viewer(std::move(viewer));
+        v->start();
+    });
+    if (!listener.open(opt.listen, error)) return fail(error);
+
+    SignalWatcher signals(*loop, [&](int signo) {
+        if (signo == SIGHUP) {
+            LOG_INFO("reload-requested", "note=\"configuration reload is not supported yet\"");
+            return;
+        }
+        LOG_INFO("shutting-down", "signal=%d", signo);
+        loop->stop();
+    });
+    if (!signals.start()) return fail("cannot set up signal handling");
+
+    LOG_INFO("started", "version=%s listen=%s upstream=%s", RFBCAST_VERSION, opt.listen.c_str(),
+             demo ? "demo" : opt.upstream.c_str());
+    upstream->start();
+    loop->run();
+
+    // Close every connection and let the kernel hand back their buffers before exiting.
+    const size_t baseline = 2;  // the listener and the signal watcher
+    session.close_all_viewers("rfbcast is shutting down");
+    session.set_upstream(nullptr);
+    upstream.reset();
+    loop->run_until([&] { return loop->handler_count() <= baseline; }, std::chrono::seconds(2));
+    LOG_INFO("stopped", nullptr);
+    return 0;
+}

@@ -53,13 +53,17 @@ TEST(PixelFormat, RejectsInsaneFormats) {
     EXPECT_TRUE(PixelFormat::bgr233().valid(nullptr));
 }
 
-TEST(PixelConverter, Rgb565TruncatesLikeTigerVnc) {
+TEST(PixelConverter, Rgb565RoundsLikeXvnc) {
     PixelWriter w(PixelFormat::rgb565());
-    // 0xff8040: r=255>>3=31, g=0x80>>2=32, b=0x40>>3=8
-    EXPECT_EQ(w.pack(0xff8040), (31u << 11) | (32u << 5) | 8u);
+    // Rounding, not truncation: red 0x0f -> (15*31+128)/255 = 2 (truncation would give 1),
+    // green 0xfe -> 63, blue 0x40 -> (64*31+128)/255 = 8.
+    EXPECT_EQ(w.pack(0x0ffe40), (2u << 11) | (63u << 5) | 8u);
+    EXPECT_EQ(w.pack(0xffffff), 0xffffu);
+    EXPECT_EQ(w.pack(0x000000), 0u);
     uint8_t out[2];
-    w.store(w.pack(0xff8040), out);
-    EXPECT_EQ(out[0], ((32u << 5) | 8u) & 0xff);
+    w.store(w.pack(0x0ffe40), out);
+    EXPECT_EQ(out[0], ((63u << 5) | 8u) & 0xff);  // little-endian low byte first
+    EXPECT_EQ(out[1], ((2u << 11) | (63u << 5)) >> 8);
 }
 
 TEST(PixelConverter, WideningReplicatesBits) {
@@ -92,6 +96,19 @@ TEST(PixelConverter, CanonicalIdentityMasksPadding) {
     EXPECT_EQ(dst[1], 0x030201u);
 }
 
+TEST(PixelConverter, ColourMapFormatWithZeroMaxesDoesNotHang) {
+    PixelFormat pf;
+    pf.bits_per_pixel = 8;
+    pf.depth = 8;
+    pf.true_colour = false;
+    pf.red_max = pf.green_max = pf.blue_max = 0;
+    pf.red_shift = pf.green_shift = pf.blue_shift = 0;
+    PixelReader r(pf);
+    r.set_colour(5, 0xffff, 0x8000, 0x0000);
+    const uint8_t px = 5;
+    EXPECT_EQ(r.load(&px), 0xff8000u);
+}
+
 TEST(Framebuffer, RejectsOutOfBoundsWrites) {
     Framebuffer fb(10, 10);
     EXPECT_FALSE(fb.fill(Rect{5, 5, 6, 1}, 1));
@@ -107,7 +124,8 @@ TEST(Framebuffer, RejectsOutOfBoundsWrites) {
 TEST(Framebuffer, CopyWithinHandlesOverlap) {
     Framebuffer fb(4, 4);
     for (uint32_t y = 0; y < 4; ++y)
-        for (uint32_t x = 0; x < 4; ++x) fb.row(y)[x] = y * 4 + x;
+        for (uint32_t x = 0; x < 4; ++x)
+            fb.row(y)[x] = y * 4 + x;
     ASSERT_TRUE(fb.copy_within(0, 0, Rect{1, 1, 3, 3}));
     EXPECT_EQ(fb.at(1, 1), 0u);
     EXPECT_EQ(fb.at(3, 3), 10u);

@@ -1,0 +1,39 @@
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "codec/byte_writer.h"
+#include "codec/rect.h"
+
+namespace rfb {
+
+// What a viewer connection puts in front of a shared, cached rectangle body (encoder.h): the
+// 12-byte rectangle header and whatever depends on that viewer's own stream history.
+
+inline constexpr size_t kRectHeaderSize = 12;
+// The zlib stream header each viewer's ZRLE stream starts with: deflate, 32 KiB window, no
+// preset dictionary (0x7801 is a multiple of 31, as RFC 1950 requires).
+inline constexpr uint8_t kZlibHeader[2] = {0x78, 0x01};
+
+// Per-viewer stream history that framing depends on.
+struct ViewerStreamState {
+    bool zrle_stream_started = false;
+    // Room for the Zlib and Tight streams later.
+};
+
+// x, y, w, h as U16 and the encoding as S32. Returns false, writing nothing, when a field does
+// not fit in 16 bits.
+bool write_rect_header(ByteWriter& w, const Rect& r, int32_t encoding);
+
+// The header plus, for ZRLE, the U32 length and (first ZRLE rectangle of this viewer only) the
+// zlib header, which counts towards that length; marks the viewer's ZRLE stream started.
+// Returns false, writing nothing and changing no state, when the header does not fit or the
+// length does not fit in 32 bits.
+bool write_rect_prefix(ByteWriter& w, const Rect& r, int32_t encoding, size_t body_len,
+                       ViewerStreamState& state);
+
+// A complete CopyRect rectangle: header plus the source position. False, writing nothing, when
+// a coordinate does not fit in 16 bits.
+bool write_copyrect(ByteWriter& w, const Rect& dst, uint32_t src_x, uint32_t src_y);
+
+}  // namespace rfb

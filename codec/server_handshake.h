@@ -1,0 +1,86 @@
+#pragma once
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+// The RFB handshake seen from the server side (rfbcast talking to a viewer): ProtocolVersion,
+// security (None or VNC Authentication), SecurityResult, ClientInit. Pure: bytes in, bytes to
+// send out; the challenge is chosen by the caller.
+namespace rfb {
+
+inline constexpr size_t kProtocolVersionSize = 12;
+
+struct ProtocolVersion {
+    int major = 0, minor = 0;
+};
+// Parses exactly "RFB xxx.yyy\n" (three decimal digits each). False for anything else.
+bool parse_protocol_version(std::span<const uint8_t> msg, ProtocolVersion& out);
+
+// Outcome of feeding bytes to a handshake. `consumed` counts whole handshake messages only:
+// bytes of a message that is not complete yet stay unconsumed, and bytes after the last
+// handshake message (a viewer may pipeline its first messages) are never consumed.
+struct HandshakeStep {
+    enum Status {
+        kContinue,  // waiting for more bytes; send `out` meanwhile
+        kDone,      // finished; bytes after `consumed` belong to the normal protocol
+        kFailed,    // send `out` (possibly empty), then close; `error` is for the log
+    } status = kContinue;
+    size_t consumed = 0;
+    std::string error;
+};
+
+enum class AccessLevel { kNone, kViewOnly, kFull };
+
+struct ServerHandshakeConfig {
+    // No password at all -> security type None and full access for everyone.
+    std::optional<std::string> full_password, viewonly_password;
+    std::array<uint8_t, 16> challenge{};  // fresh random bytes for every connection
+};
+
+class ServerHandshake {
+  public:
+    explicit ServerHandshake(ServerHandshakeConfig config);
+
+    // Appends the server's ProtocolVersion ("RFB 003.008\n"). Call once, before feed().
+    void start(std::vector<uint8_t>& out);
+    // Consumes what the viewer sent and appends the replies to `out`. Done after ClientInit;
+    // the caller then writes ServerInit (write_server_init in server_messages.h).
+    HandshakeStep feed(std::span<const uint8_t> in, std::vector<uint8_t>& out);
+
+    // 3, 7 or 8 once the viewer's version is known (3.4-3.6 count as 3, above 3.8 as 8); 0 before.
+    int minor_version() const { return minor_; }
+    // kFull / kViewOnly after a successful handshake (None grants kFull); kNone otherwise.
+    AccessLevel access() const { return state_ == State::kDone ? access_ : AccessLevel::kNone; }
+    bool shared_flag() const { return shared_; }
+    uint8_t security_type() const { return security_type_; }
+
+  private:
+    enum class State {
+        kNotStarted,
+        kVersion,
+        kSecurityType,
+        kAuthResponse,
+        kClientInit,
+        kDone,
+        kFailed
+    };
+
+    uint8_t offered_type() const;
+    HandshakeStep on_version(std::span<const uint8_t> msg, std::vector<uint8_t>& out);
+    void begin_security(uint8_t type, std::vector<uint8_t>& out);
+    HandshakeStep security_failed(std::string log_reason, std::vector<uint8_t>& out);
+    HandshakeStep failed(std::string log_reason);
+
+    ServerHandshakeConfig config_;
+    State state_ = State::kNotStarted;
+    int minor_ = 0;
+    uint8_t security_type_ = 0;
+    AccessLevel access_ = AccessLevel::kNone;
+    bool shared_ = false;
+};
+
+}  // namespace rfb

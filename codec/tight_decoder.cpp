@@ -1,0 +1,250 @@
+#include "codec/tight_decoder.h"
+
+#include <turbojpeg.h>
+
+#include <algorithm>
+#include <bit>
+#include <string>
+
+#include "codec/byte_reader.h"
+#include "codec/decode_support.h"
+
+namespace rfb {
+
+namespace {
+
+constexpr uint8_t kFill = 8, kJpeg = 9;
+constexpr uint8_t kExplicitFilter = 0x40;
+constexpr uint8_t kFilterCopy = 0, kFilterPalette = 1, kFilterGradient = 2;
+constexpr size_t kMinToCompress = 12;
+constexpr size_t kChunkBytes = 64 * 1024;
+
+DecodeResult fail(const std::string& why) {
+    return DecodeResult::fail("tight: " + why);
+}
+
+bool is_888(const PixelFormat& pf) {
+    return pf.true_colour && pf.bits_per_pixel == 32 && pf.depth == 24 && pf.red_max == 255 &&
+           pf.green_max == 255 && pf.blue_max == 255;
+}
+
+// TPIXEL: R, G, B bytes for 888 formats, else a PIXEL of the wire format.
+struct TPixelReader {
+    const PixelReader& px;
+    bool rgb = is_888(px.format());
+    size_t bytes = rgb ? 3 : px.bytes_per_pixel();
+
+    uint32_t load(const uint8_t* p) const {
+        return rgb ? (uint32_t{p[0]} << 16 | uint32_t{p[1]} << 8 | p[2]) : px.load(p);
+    }
+};
+
+enum class Step { kOk, kNeedMore, kError };
+
+// 1 to 3 bytes, 7 + 7 + 8 bits, least significant first.
+Step read_compact(ByteReader& in, uint32_t& len) {
+    uint8_t b = 0;
+    if (!in.u8(b)) return Step::kNeedMore;
+    len = b & 0x7fu;
+    if (!(b & 0x80)) return Step::kOk;
+    if (!in.u8(b)) return Step::kNeedMore;
+    len |= uint32_t{b & 0x7fu} << 7;
+    if (!(b & 0x80)) return Step::kOk;
+    if (!in.u8(b)) return Step::kNeedMore;
+    len |= uint32_t{b} << 14;
+    return Step::kOk;
+}
+
+}  // namespace
+
+// Everything a Basic rectangle needs once its body is known to be complete.
+struct TightDecoder::Basic {
+    int stream = 0;
+    uint8_t filter = kFilterCopy;
+    uint32_t palette_size = 0;
+    std::array<uint32_t, 256> palette{};  // canonical
+    size_t row_bytes = 0;
+    bool compressed = false;
+    std::span<const uint8_t> data;  // raw filtered rows, or the zlib data
+};
+
+TightDecoder::~TightDecoder() {
+    if (jpeg_) tjDestroy(static_cast<tjhandle>(jpeg_));
+}
+
+void TightDecoder::reset() {
+    for (auto& s : streams_)
+        s.reset();
+}
+
+DecodeResult TightDecoder::decode(const Rect& r, std::span<const uint8_t> data, DecodeTarget& t) {
+    if (!decode::target_ok(r, t)) return fail("rectangle or pixel format invalid");
+    const TPixelReader tpx{t.pixels};
+    ByteReader in(data);
+    uint8_t ctl = 0;
+    if (!in.u8(ctl)) return DecodeResult::need_more();
+    const uint8_t method = ctl >> 4;
+    // Measure first: the reset bits and the streams must not be touched by a partial body.
+    std::span<const uint8_t> payload;
+    Basic basic;
+    if (method == kFill) {
+        if (!in.bytes(tpx.bytes, payload)) return DecodeResult::need_more();
+    } else if (method == kJpeg) {
+        if (r.w > kMaxWidth) return fail("rectangle wider than 2048");
+        uint32_t len = 0;
+        const Step s = read_compact(in, len);
+        if (s != Step::kOk) return DecodeResult::need_more();
+        if (!in.bytes(len, payload)) return DecodeResult::need_more();
+    } else if (method > kJpeg) {
+        return fail("bad compression type");
+    } else {
+        if (r.w > kMaxWidth) return fail("rectangle wider than 2048");
+        basic.stream = method & 3;
+        if (method & (kExplicitFilter >> 4)) {
+            if (!in.u8(basic.filter)) return DecodeResult::need_more();
+            if (basic.filter > kFilterGradient) return fail("unknown filter");
+        }
+        if (basic.filter == kFilterPalette) {
+            uint8_t n = 0;
+            std::span<const uint8_t> pal;
+            if (!in.u8(n) || !in.bytes((n + 1u) * tpx.bytes, pal)) return DecodeResult::need_more();
+            basic.palette_size = n + 1u;
+            for (uint32_t i = 0; i < basic.palette_size; ++i)
+                basic.palette[i] = tpx.load(pal.data() + i * tpx.bytes);
+            basic.row_bytes = basic.palette_size <= 2 ? (size_t{r.w} + 7) / 8 : r.w;
+        } else {
+            if (basic.filter == kFilterGradient &&
+                (!t.pixels.format().true_colour || t.pixels.bytes_per_pixel() == 1))
+                return fail("gradient filter needs 16 or 32 bpp true colour");
+            basic.row_bytes = size_t{r.w} * tpx.bytes;
+        }
+        const size_t data_size = basic.row_bytes * r.h;  // at most 2048 * 4 * 16384
+        basic.compressed = data_size >= kMinToCompress;
+        size_t len = data_size;
+        if (basic.compressed) {
+            uint32_t compact = 0;
+            if (read_compact(in, compact) != Step::kOk) return DecodeResult::need_more();
+            len = compact;
+        }
+        if (!in.bytes(len, basic.data)) return DecodeResult::need_more();
+    }
+
+    // The body is complete: now the reset bits take effect, even for Fill and JPEG.
+    for (int i = 0; i < 4; ++i)
+        if (ctl & (1u << i)) streams_[i].reset();
+
+    DecodeResult res;
+    if (method == kFill) {
+        t.fb.fill(r, tpx.load(payload.data()));
+        res = DecodeResult::done(0);
+    } else if (method == kJpeg) {
+        res = decode_jpeg(r, payload, t);
+    } else {
+        res = decode_basic(r, basic, t);
+    }
+    if (res.status == DecodeStatus::kDone) res.consumed = in.position();
+    return res;
+}
+
+DecodeResult TightDecoder::decode_jpeg(const Rect& r, std::span<const uint8_t> jpeg,
+                                       DecodeTarget& t) {
+    if (!jpeg_) jpeg_ = tjInitDecompress();
+    if (!jpeg_) return fail("cannot initialise JPEG decoder");
+    auto* h = static_cast<tjhandle>(jpeg_);
+    int w = 0, ht = 0, subsamp = 0, colorspace = 0;
+    if (jpeg.empty() ||
+        tjDecompressHeader3(h, jpeg.data(), jpeg.size(), &w, &ht, &subsamp, &colorspace) != 0)
+        return fail("bad JPEG header");
+    if (static_cast<uint32_t>(w) != r.w || static_cast<uint32_t>(ht) != r.h)
+        return fail("JPEG size differs from the rectangle");
+    // Canonical pixels are host-order 0x00RRGGBB words: B G R X in memory on little-endian hosts.
+    const int format = std::endian::native == std::endian::little ? TJPF_BGRX : TJPF_XRGB;
+    auto* dst = reinterpret_cast<unsigned char*>(t.fb.row(r.y) + r.x);
+    const int pitch = static_cast<int>(t.fb.width() * 4);
+    // Warnings (a slightly damaged but decodable JPEG) still produce pixels, as in TigerVNC.
+    if (tjDecompress2(h, jpeg.data(), jpeg.size(), dst, w, pitch, ht, format, 0) != 0 &&
+        tjGetErrorCode(h) != TJERR_WARNING)
+        return fail(std::string("bad JPEG data (") + tjGetErrorStr2(h) + ")");
+    for (uint32_t y = 0; y < r.h; ++y) {
+        uint32_t* row = t.fb.row(r.y + y) + r.x;
+        for (uint32_t x = 0; x < r.w; ++x)
+            row[x] &= 0x00ffffffu;  // the X byte is not colour
+    }
+    return DecodeResult::done(0);
+}
+
+DecodeResult TightDecoder::decode_basic(const Rect& r, const Basic& b, DecodeTarget& t) {
+    const TPixelReader tpx{t.pixels};
+    const PixelFormat& pf = t.pixels.format();
+    InflateStream& zs = streams_[b.stream];
+    std::string error;
+    if (b.compressed && !zs.begin(b.data, error)) return fail(error);
+    auto fail_stream = [&](const std::string& why) {
+        if (b.compressed) zs.abandon();
+        return fail(why);
+    };
+    if (r.empty()) {
+        if (b.compressed && !zs.finish(error)) return fail(error);
+        return DecodeResult::done(0);
+    }
+
+    // Gradient prediction works on channel values: R G B bytes for TPIXELs, else each channel of
+    // the wire pixel with its own maximum.
+    const bool gradient = b.filter == kFilterGradient;
+    const uint32_t shift[3] = {tpx.rgb ? 16u : pf.red_shift, tpx.rgb ? 8u : pf.green_shift,
+                               tpx.rgb ? 0u : pf.blue_shift};
+    const uint32_t max[3] = {tpx.rgb ? 255u : pf.red_max, tpx.rgb ? 255u : pf.green_max,
+                             tpx.rgb ? 255u : pf.blue_max};
+    if (gradient) gradient_.assign(size_t{r.w} * 6, 0);  // previous row, then this row
+
+    const size_t chunk_rows = std::clamp<size_t>(kChunkBytes / b.row_bytes, 1, r.h);
+    if (b.compressed) rows_.resize(chunk_rows * b.row_bytes);
+    for (uint32_t y0 = 0; y0 < r.h; y0 += static_cast<uint32_t>(chunk_rows)) {
+        const uint32_t n = static_cast<uint32_t>(std::min<size_t>(chunk_rows, r.h - y0));
+        const uint8_t* src = b.data.data() + size_t{y0} * b.row_bytes;
+        if (b.compressed) {
+            if (!zs.read_exact(std::span(rows_.data(), n * b.row_bytes), error)) return fail(error);
+            src = rows_.data();
+        }
+        for (uint32_t i = 0; i < n; ++i, src += b.row_bytes) {
+            uint32_t* out = t.fb.row(r.y + y0 + i) + r.x;
+            if (b.filter == kFilterPalette) {
+                const bool one_bit = b.palette_size <= 2;
+                for (uint32_t x = 0; x < r.w; ++x) {
+                    const uint32_t idx = one_bit ? (src[x / 8] >> (7 - x % 8)) & 1u : src[x];
+                    if (idx >= b.palette_size) return fail_stream("palette index out of range");
+                    out[x] = b.palette[idx];
+                }
+            } else if (!gradient) {
+                for (uint32_t x = 0; x < r.w; ++x)
+                    out[x] = tpx.load(src + x * tpx.bytes);
+            } else {
+                int32_t* prev = gradient_.data();
+                int32_t* cur = prev + size_t{r.w} * 3;
+                for (uint32_t x = 0; x < r.w; ++x) {
+                    const uint8_t* p = src + x * tpx.bytes;
+                    const uint32_t diff = tpx.rgb
+                                              ? (uint32_t{p[0]} << 16 | uint32_t{p[1]} << 8 | p[2])
+                                              : t.pixels.load_raw(p);
+                    uint32_t value = 0;
+                    for (int c = 0; c < 3; ++c) {
+                        const int32_t left = x > 0 ? cur[(x - 1) * 3 + c] : 0;
+                        const int32_t up = prev[x * 3 + c];
+                        const int32_t up_left = x > 0 ? prev[(x - 1) * 3 + c] : 0;
+                        const int32_t predicted = std::clamp<int32_t>(left + up - up_left, 0,
+                                                                      static_cast<int32_t>(max[c]));
+                        const uint32_t v = (((diff >> shift[c]) & max[c]) + predicted) & max[c];
+                        cur[x * 3 + c] = static_cast<int32_t>(v);
+                        value |= v << shift[c];
+                    }
+                    out[x] = tpx.rgb ? value : t.pixels.unpack(value);
+                }
+                std::copy(cur, cur + size_t{r.w} * 3, prev);
+            }
+        }
+    }
+    if (b.compressed && !zs.finish(error)) return fail(error);
+    return DecodeResult::done(0);
+}
+
+}  // namespace rfb

@@ -1,1 +1,0 @@
-// reflector sources arrive here

@@ -1,0 +1,147 @@
+#include "reflector/session.h"
+
+#include <algorithm>
+
+#include "codec/byte_writer.h"
+#include "codec/server_messages.h"
+#include "reflector/log.h"
+#include "reflector/viewer_connection.h"
+
+namespace rfbcast {
+
+Session::Session(EventLoop& loop, SessionOptions options, rfb::SharedTileEncoder& encoder)
+    : loop_(loop), options_(std::move(options)), encoder_(encoder), desktop_name_(options_.name) {}
+
+Session::~Session() = default;
+
+void Session::resized(uint32_t width, uint32_t height) {
+    grid_.reset(width, height);
+    damaged_.resize(grid_.count());
+    changed_.resize(grid_.count());
+    damaged_after_copies_.resize(grid_.count());
+    copies_.clear();
+    damaged_.set_all();
+    ++size_generation_;
+    resized_in_update_ = true;
+    LOG_INFO("session-resized", "session=%s size=%ux%u", options_.name.c_str(), width, height);
+    for (auto& v : viewers_)
+        v->on_resize();
+}
+
+void Session::begin_update() {
+    in_update_ = true;
+    copies_.clear();
+    damage_before_copy_ = false;
+    damaged_after_copies_.clear();
+}
+
+void Session::damage(const rfb::Rect& r) {
+    if (grid_.count() == 0) return;
+    grid_.mark(r, damaged_);
+    if (copies_.empty())
+        damage_before_copy_ = true;
+    else
+        grid_.mark(r, damaged_after_copies_);
+}
+
+void Session::copy(const rfb::Rect& dst, uint32_t src_x, uint32_t src_y) {
+    if (grid_.count() == 0) return;
+    grid_.mark(dst, damaged_);
+    if (!damage_before_copy_ && !resized_in_update_) copies_.push_back(CopyOp{dst, src_x, src_y});
+}
+
+void Session::end_update() {
+    in_update_ = false;
+    if (grid_.count() == 0) return;
+    ++stats_.updates;
+    changed_.clear();
+    const size_t damaged_count = damaged_.count();
+    grid_.rehash(fb_, damaged_, changed_);
+    if (resized_in_update_) {
+        // After a resize every tile is new to every viewer, whatever its hash says.
+        changed_.set_all();
+        resized_in_update_ = false;
+    }
+    damaged_.clear();
+    const size_t changed_count = changed_.count();
+    stats_.changed_tiles += changed_count;
+    stats_.unchanged_tiles += damaged_count > changed_count ? damaged_count - changed_count : 0;
+    const bool first = !has_frame_;
+    has_frame_ = true;
+    if (changed_count == 0 && !first) {
+        // Nothing new, but viewers that were held back during the update may send now.
+        for (auto& v : viewers_)
+            v->try_send();
+        return;
+    }
+    ++generation_;
+    if (damage_before_copy_) copies_.clear();
+    const FrameChange change{changed_, copies_, damaged_after_copies_};
+    for (auto& v : viewers_)
+        v->on_frame(change);
+    copies_.clear();
+}
+
+void Session::set_cursor(const rfb::CursorImage& cursor) {
+    cursor_ = cursor;
+    ++cursor_generation_;
+    for (auto& v : viewers_)
+        v->try_send();
+}
+
+void Session::set_desktop_name(const std::string& name) {
+    desktop_name_ = name;
+    ++name_generation_;
+    for (auto& v : viewers_)
+        v->try_send();
+}
+
+void Session::bell() {
+    std::vector<uint8_t> b;
+    rfb::ByteWriter w(b);
+    rfb::write_bell(w);
+    auto msg = rfb::make_shared_bytes(std::move(b));
+    for (auto& v : viewers_)
+        v->send_message(msg);
+}
+
+void Session::server_cut_text(const std::string& latin1) {
+    std::vector<uint8_t> b;
+    rfb::ByteWriter w(b);
+    rfb::write_server_cut_text(w, latin1);
+    auto msg = rfb::make_shared_bytes(std::move(b));
+    for (auto& v : viewers_)
+        v->send_message(msg);
+}
+
+void Session::add_viewer(std::unique_ptr<ViewerConnection> viewer) {
+    viewers_.push_back(std::move(viewer));
+}
+
+void Session::remove_viewer(ViewerConnection* viewer) {
+    loop_.defer([this, viewer] {
+        auto it = std::find_if(viewers_.begin(), viewers_.end(),
+                               [&](const auto& p) { return p.get() == viewer; });
+        if (it != viewers_.end()) viewers_.erase(it);
+    });
+}
+
+void Session::close_all_viewers(const std::string& reason) {
+    for (auto& v : viewers_)
+        v->shutdown(reason);
+    viewers_.clear();
+}
+
+void Session::forward_key(bool down, uint32_t keysym) {
+    if (upstream_ && upstream_->connected()) upstream_->send_key(down, keysym);
+}
+
+void Session::forward_pointer(uint8_t buttons, uint16_t x, uint16_t y) {
+    if (upstream_ && upstream_->connected()) upstream_->send_pointer(buttons, x, y);
+}
+
+void Session::forward_cut_text(const std::string& latin1) {
+    if (upstream_ && upstream_->connected()) upstream_->send_cut_text(latin1);
+}
+
+}  // namespace rfbcast

@@ -1,0 +1,129 @@
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "codec/cursor.h"
+#include "codec/framebuffer.h"
+#include "codec/shared_tile_encoder.h"
+#include "codec/tile_bitmap.h"
+#include "codec/tile_grid.h"
+#include "reflector/event_loop.h"
+#include "reflector/upstream_link.h"
+
+namespace rfbcast {
+
+class ViewerConnection;
+
+// A CopyRect the upstream sent in the update that just ended.
+struct CopyOp {
+    rfb::Rect dst;
+    uint32_t src_x = 0, src_y = 0;
+    rfb::Rect src() const { return rfb::Rect{src_x, src_y, dst.w, dst.h}; }
+};
+
+// What viewers learn at the end of an upstream update.
+struct FrameChange {
+    const rfb::TileBitmap& changed;
+    // Copies a viewer may replay instead of re-sending their destination tiles; empty when the
+    // update mixed damage in before them (the source pixels were then not the ones viewers have).
+    const std::vector<CopyOp>& copies;
+    // Tiles damaged after the first copy: not made right by replaying the copies.
+    const rfb::TileBitmap& damaged_after_copies;
+};
+
+struct SessionOptions {
+    std::string name = "default";
+    std::optional<std::string> full_password;
+    std::optional<std::string> viewonly_password;
+    size_t max_viewers = 1000;
+    // How long a viewer that finished its handshake waits for the first upstream frame.
+    Clock::duration first_frame_wait = std::chrono::seconds(15);
+};
+
+// One upstream, its canonical framebuffer, the per-tile hashes and its viewers (DESIGN.md).
+//
+// Viewers are served only between upstream updates: while an update is being decoded the
+// framebuffer is half old, half new, and an encoding taken from it would be cached under the
+// wrong hash. At the end of each update the damaged tiles are re-hashed, unchanged ones dropped,
+// and the changed set is OR-ed into every viewer's dirty bitmap.
+class Session {
+  public:
+    Session(EventLoop& loop, SessionOptions options, rfb::SharedTileEncoder& encoder);
+    ~Session();
+
+    const SessionOptions& options() const { return options_; }
+    EventLoop& loop() { return loop_; }
+    rfb::SharedTileEncoder& encoder() { return encoder_; }
+
+    // --- framebuffer state, read by viewers ---
+    bool has_frame() const { return has_frame_; }
+    bool in_update() const { return in_update_; }
+    const rfb::Framebuffer& framebuffer() const { return fb_; }
+    rfb::Framebuffer& framebuffer_for_upstream() { return fb_; }
+    const rfb::TileGrid& tiles() const { return grid_; }
+    uint64_t generation() const { return generation_; }
+    uint64_t size_generation() const { return size_generation_; }
+    const rfb::CursorImage& cursor() const { return cursor_; }
+    uint64_t cursor_generation() const { return cursor_generation_; }
+    const std::string& desktop_name() const { return desktop_name_; }
+    uint64_t name_generation() const { return name_generation_; }
+
+    // --- the upstream side ---
+    void set_upstream(UpstreamLink* upstream) { upstream_ = upstream; }
+    UpstreamLink* upstream() { return upstream_; }
+    // The framebuffer has been (re)sized by the upstream; its pixels are undefined until drawn.
+    void resized(uint32_t width, uint32_t height);
+    void begin_update();
+    void damage(const rfb::Rect& r);
+    // The upstream copied src -> dst (the framebuffer already holds the result).
+    void copy(const rfb::Rect& dst, uint32_t src_x, uint32_t src_y);
+    void end_update();
+    void set_cursor(const rfb::CursorImage& cursor);
+    void set_desktop_name(const std::string& name);
+    void bell();
+    void server_cut_text(const std::string& latin1);
+
+    // --- the viewer side ---
+    void add_viewer(std::unique_ptr<ViewerConnection> viewer);
+    // Deferred: the viewer may be in the middle of its own call stack.
+    void remove_viewer(ViewerConnection* viewer);
+    size_t viewer_count() const { return viewers_.size(); }
+    void close_all_viewers(const std::string& reason);
+    void forward_key(bool down, uint32_t keysym);
+    void forward_pointer(uint8_t buttons, uint16_t x, uint16_t y);
+    void forward_cut_text(const std::string& latin1);
+
+    struct Stats {
+        uint64_t updates = 0, changed_tiles = 0, unchanged_tiles = 0;
+    };
+    const Stats& stats() const { return stats_; }
+
+  private:
+    EventLoop& loop_;
+    SessionOptions options_;
+    rfb::SharedTileEncoder& encoder_;
+    UpstreamLink* upstream_ = nullptr;
+
+    rfb::Framebuffer fb_;
+    rfb::TileGrid grid_;
+    rfb::TileBitmap damaged_, changed_;
+    std::vector<CopyOp> copies_;
+    bool damage_before_copy_ = false;
+    rfb::TileBitmap damaged_after_copies_;
+    bool has_frame_ = false;
+    bool in_update_ = false;
+    bool resized_in_update_ = false;
+    uint64_t generation_ = 0, size_generation_ = 0;
+    rfb::CursorImage cursor_;
+    uint64_t cursor_generation_ = 0;
+    std::string desktop_name_;
+    uint64_t name_generation_ = 0;
+
+    std::vector<std::unique_ptr<ViewerConnection>> viewers_;
+    Stats stats_;
+};
+
+}  // namespace rfbcast

@@ -1,0 +1,245 @@
+#include "reflector/upstream_client.h"
+
+#include <netdb.h>
+#include <sys/socket.h>
+
+#include <cstring>
+#include <random>
+
+#include "codec/byte_writer.h"
+#include "codec/client_messages.h"
+#include "codec/decoder.h"
+#include "codec/rfb_constants.h"
+#include "reflector/log.h"
+#include "reflector/session.h"
+
+namespace rfbcast {
+
+namespace {
+
+// Cheapest to decode first: on loopback and LANs CPU, not bandwidth, is what runs out.
+constexpr int32_t kEncodingPreference[] = {
+    rfb::encoding::kZRLE, rfb::encoding::kHextile,  rfb::encoding::kTight,
+    rfb::encoding::kZlib, rfb::encoding::kRRE,      rfb::encoding::kCoRRE,
+    rfb::encoding::kTRLE, rfb::encoding::kCopyRect, rfb::encoding::kRaw};
+
+constexpr int32_t kPseudoEncodings[] = {
+    rfb::encoding::kDesktopSize, rfb::encoding::kExtendedDesktopSize, rfb::encoding::kLastRect,
+    rfb::encoding::kCursor, rfb::encoding::kDesktopName};
+
+}  // namespace
+
+UpstreamClient::UpstreamClient(Session& session, UpstreamOptions options)
+    : session_(session), options_(std::move(options)), backoff_(options_.backoff_min) {}
+
+UpstreamClient::~UpstreamClient() {
+    if (timer_) session_.loop().cancel_timer(timer_);
+    if (conn_) conn_->close();
+}
+
+std::string UpstreamClient::describe() const {
+    return options_.host + ":" + std::to_string(options_.port);
+}
+
+void UpstreamClient::start() {
+    connect_now();
+}
+
+void UpstreamClient::connect_now() {
+    timer_ = 0;
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV;
+    addrinfo* res = nullptr;
+    const std::string port = std::to_string(options_.port);
+    const int rc = getaddrinfo(options_.host.c_str(), port.c_str(), &hints, &res);
+    if (rc != 0 || !res) {
+        fail(std::string("cannot resolve upstream host: ") + gai_strerror(rc));
+        return;
+    }
+    const int fd = ::socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        freeaddrinfo(res);
+        fail(std::string("socket: ") + std::strerror(errno));
+        return;
+    }
+    Connection::Limits limits;
+    limits.rx_chunk = 256 * 1024;
+    // Large enough for any one rectangle a sane server sends for a 16384x16384 desktop is
+    // not; rectangles that must be buffered whole (Hextile, ZRLE) beyond this are refused.
+    limits.rx_cap = 96 * 1024 * 1024;
+    limits.tx_cap = 4 * 1024 * 1024;
+    conn_ = new Connection(session_.loop(), fd, this, limits, describe());
+    state_ = State::kConnecting;
+    ++connects_;
+    conn_->connect(res->ai_addr, res->ai_addrlen);
+    freeaddrinfo(res);
+    timer_ = session_.loop().add_timer(options_.handshake_timeout, [this] {
+        timer_ = 0;
+        if (state_ == State::kConnecting || state_ == State::kHandshake)
+            fail("no complete handshake within the timeout");
+    });
+}
+
+void UpstreamClient::on_connected(Connection& c) {
+    state_ = State::kHandshake;
+    rfb::ClientHandshakeConfig cfg;
+    cfg.password = options_.password;
+    cfg.shared = true;
+    handshake_ = std::make_unique<rfb::ClientHandshake>(cfg);
+    c.start();
+}
+
+void UpstreamClient::on_data(Connection& c) {
+    if (state_ == State::kHandshake) {
+        std::vector<uint8_t> out;
+        const rfb::HandshakeStep step = handshake_->feed(c.rx(), out);
+        c.consume(step.consumed);
+        if (!out.empty()) c.send_copy(out);
+        if (step.status == rfb::HandshakeStep::kFailed) {
+            fail("handshake failed: " + step.error);
+            return;
+        }
+        if (step.status != rfb::HandshakeStep::kDone) return;
+        after_server_init();
+    }
+    if (state_ == State::kNormal && conn_) {
+        const rfb::ServerReadResult r = reader_->feed(conn_->rx(), *this);
+        if (conn_) conn_->consume(r.consumed);
+        if (r.status == rfb::ServerReadResult::kError) fail("protocol error: " + r.error);
+    }
+}
+
+void UpstreamClient::after_server_init() {
+    const rfb::ServerInitInfo& info = handshake_->server_init();
+    rfb::Framebuffer& fb = session_.framebuffer_for_upstream();
+    if (fb.width() != info.width || fb.height() != info.height) {
+        if (!fb.resize(info.width, info.height)) {
+            fail("server desktop size is out of range");
+            return;
+        }
+        session_.resized(info.width, info.height);
+    }
+    if (timer_) {
+        session_.loop().cancel_timer(timer_);
+        timer_ = 0;
+    }
+    reader_ = std::make_unique<rfb::ServerMessageReader>(fb, info.format);
+    // Ask for canonical pixels: decoders then write straight into the framebuffer.
+    send_message(rfb::SetPixelFormatMsg{rfb::PixelFormat::canonical()});
+    reader_->set_wire_format(rfb::PixelFormat::canonical());
+    rfb::SetEncodingsMsg enc;
+    for (int32_t e : kEncodingPreference)
+        if (rfb::make_decoder(e)) enc.encodings.push_back(e);
+    for (int32_t e : kPseudoEncodings)
+        enc.encodings.push_back(e);
+    send_message(enc);
+    state_ = State::kNormal;
+    backoff_ = options_.backoff_min;
+    attempts_ = 0;
+    LOG_INFO("upstream-connected",
+             "session=%s upstream=%s rfb=3.%d security=%u size=%ux%u name=\"%s\" format=\"%s\"",
+             session_.options().name.c_str(), describe().c_str(), handshake_->minor_version(),
+             handshake_->security_type(), info.width, info.height, info.name.c_str(),
+             info.format.describe().c_str());
+    if (!session_.has_frame() || session_.desktop_name() == session_.options().name)
+        session_.set_desktop_name(info.name);
+    request_update(false);
+}
+
+void UpstreamClient::send_message(const rfb::ClientMessage& m) {
+    if (!conn_) return;
+    std::vector<uint8_t> out;
+    rfb::ByteWriter w(out);
+    rfb::write_client_message(w, m);
+    conn_->send_copy(out);
+}
+
+void UpstreamClient::request_update(bool incremental) {
+    const rfb::Framebuffer& fb = session_.framebuffer();
+    send_message(rfb::UpdateRequestMsg{incremental, rfb::Rect{0, 0, fb.width(), fb.height()}});
+}
+
+void UpstreamClient::send_key(bool down, uint32_t keysym) {
+    if (state_ == State::kNormal) send_message(rfb::KeyEventMsg{down, keysym});
+}
+
+void UpstreamClient::send_pointer(uint8_t buttons, uint16_t x, uint16_t y) {
+    if (state_ == State::kNormal) send_message(rfb::PointerEventMsg{buttons, x, y});
+}
+
+void UpstreamClient::send_cut_text(const std::string& latin1) {
+    if (state_ == State::kNormal) {
+        rfb::ClientCutTextMsg m;
+        m.latin1 = latin1;
+        send_message(m);
+    }
+}
+
+void UpstreamClient::on_closed(Connection&, const std::string& reason) {
+    conn_ = nullptr;
+    fail(reason);
+}
+
+void UpstreamClient::fail(const std::string& reason) {
+    const bool was_up = state_ == State::kNormal;
+    if (conn_) {
+        conn_->close();
+        conn_ = nullptr;
+    }
+    if (timer_) {
+        session_.loop().cancel_timer(timer_);
+        timer_ = 0;
+    }
+    // Publish whatever the interrupted update had already drawn, so viewers are not held.
+    if (session_.in_update()) session_.end_update();
+    reader_.reset();
+    handshake_.reset();
+    state_ = State::kIdle;
+    LOG_WARN(was_up ? "upstream-lost" : "upstream-connect-failed",
+             "session=%s upstream=%s reason=\"%s\"", session_.options().name.c_str(),
+             describe().c_str(), reason.c_str());
+    schedule_reconnect();
+}
+
+void UpstreamClient::schedule_reconnect() {
+    static thread_local std::mt19937 rng{std::random_device{}()};
+    // +-25 % jitter keeps a fleet of reflectors from reconnecting in lock-step.
+    std::uniform_real_distribution<double> jitter(0.75, 1.25);
+    const auto delay = std::chrono::duration_cast<Clock::duration>(backoff_ * jitter(rng));
+    backoff_ = std::min(backoff_ * 2, options_.backoff_max);
+    ++attempts_;
+    timer_ = session_.loop().add_timer(delay, [this] { connect_now(); });
+}
+
+void UpstreamClient::on_update_begin() {
+    session_.begin_update();
+}
+void UpstreamClient::on_damage(const rfb::Rect& r) {
+    session_.damage(r);
+}
+void UpstreamClient::on_copy(const rfb::Rect& dst, uint32_t src_x, uint32_t src_y) {
+    session_.copy(dst, src_x, src_y);
+}
+void UpstreamClient::on_update_end() {
+    session_.end_update();
+    request_update(true);
+}
+void UpstreamClient::on_resize(uint32_t w, uint32_t h) {
+    session_.resized(w, h);
+}
+void UpstreamClient::on_cursor(const rfb::CursorImage& cursor) {
+    session_.set_cursor(cursor);
+}
+void UpstreamClient::on_desktop_name(const std::string& name) {
+    session_.set_desktop_name(name);
+}
+void UpstreamClient::on_bell() {
+    session_.bell();
+}
+void UpstreamClient::on_cut_text(const std::string& latin1) {
+    session_.server_cut_text(latin1);
+}
+
+}  // namespace rfbcast

@@ -1,0 +1,80 @@
+#pragma once
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "codec/client_handshake.h"
+#include "codec/server_message_reader.h"
+#include "reflector/connection.h"
+#include "reflector/upstream_link.h"
+
+namespace rfbcast {
+
+class Session;
+
+struct UpstreamOptions {
+    std::string host = "127.0.0.1";
+    uint16_t port = 5900;
+    std::optional<std::string> password;
+    Clock::duration handshake_timeout = std::chrono::seconds(15);
+    Clock::duration backoff_min = std::chrono::milliseconds(500);
+    Clock::duration backoff_max = std::chrono::seconds(30);
+};
+
+// Plays the RFB client towards the upstream server: connects, authenticates, asks for canonical
+// pixels and the encodings we decode, keeps one update request outstanding, and decodes every
+// update straight into the session framebuffer. When the server goes away the session keeps its
+// last frame and we reconnect with capped, jittered exponential backoff.
+class UpstreamClient final : public UpstreamLink, public ConnectionOwner, rfb::ServerMessageSink {
+  public:
+    UpstreamClient(Session& session, UpstreamOptions options);
+    ~UpstreamClient() override;
+
+    // UpstreamLink
+    void start() override;
+    bool connected() const override { return state_ == State::kNormal; }
+    void send_key(bool down, uint32_t keysym) override;
+    void send_pointer(uint8_t buttons, uint16_t x, uint16_t y) override;
+    void send_cut_text(const std::string& latin1) override;
+    std::string describe() const override;
+
+    // ConnectionOwner
+    void on_connected(Connection& c) override;
+    void on_data(Connection& c) override;
+    void on_closed(Connection& c, const std::string& reason) override;
+
+  private:
+    enum class State { kIdle, kConnecting, kHandshake, kNormal };
+
+    void connect_now();
+    void fail(const std::string& reason);
+    void schedule_reconnect();
+    void after_server_init();
+    void request_update(bool incremental);
+    void send_message(const rfb::ClientMessage& m);
+
+    // rfb::ServerMessageSink
+    void on_update_begin() override;
+    void on_damage(const rfb::Rect& r) override;
+    void on_copy(const rfb::Rect& dst, uint32_t src_x, uint32_t src_y) override;
+    void on_update_end() override;
+    void on_resize(uint32_t w, uint32_t h) override;
+    void on_cursor(const rfb::CursorImage& cursor) override;
+    void on_desktop_name(const std::string& name) override;
+    void on_bell() override;
+    void on_cut_text(const std::string& latin1) override;
+
+    Session& session_;
+    UpstreamOptions options_;
+    State state_ = State::kIdle;
+    Connection* conn_ = nullptr;
+    std::unique_ptr<rfb::ClientHandshake> handshake_;
+    std::unique_ptr<rfb::ServerMessageReader> reader_;
+    EventLoop::TimerId timer_ = 0;
+    Clock::duration backoff_;
+    unsigned attempts_ = 0;
+    bool full_refresh_needed_ = false;
+    uint64_t connects_ = 0;
+};
+
+}  // namespace rfbcast

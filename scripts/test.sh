@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs everything (build dependencies and the real VNC peers), builds rfbcast twice — an
+# optimised build and an AddressSanitizer + UndefinedBehaviorSanitizer build — and runs the whole
+# test suite (unit and real-peer integration tests) on both. Exits non-zero on any failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+start=$(date +%s)
+bash scripts/install-deps.sh --test
+
+bash scripts/check-format.sh
+
+jobs=$(nproc)
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRFBCAST_BENCH=ON
+cmake --build build -j "$jobs"
+echo "== tests (optimised build)"
+ctest --test-dir build --output-on-failure -j "$jobs" --timeout 300
+
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DRFBCAST_SANITIZE=ON \
+  -DRFBCAST_BENCH=OFF
+cmake --build build-asan -j "$jobs"
+echo "== tests (ASan + UBSan build)"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+ctest --test-dir build-asan --output-on-failure -j "$jobs" --timeout 300
+
+echo "== all tests passed in $(( $(date +%s) - start )) s"

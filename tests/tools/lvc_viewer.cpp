@@ -1,0 +1,402 @@
+// lvc_viewer: a scriptable libvncclient viewer for the integration tests.
+//
+//   lvc_viewer --host 127.0.0.1 --port P [--encodings "zrle"] [--bpp 32|16]
+//              [--password-file F] [--out F.ppm] [--settle-ms 700] [--timeout-ms 15000]
+//              [--send-key KEYSYM] [--count-updates-ms MS] [--verbose]
+//
+// Grab mode (default): waits for the first complete FramebufferUpdate, keeps requesting until no
+// update has arrived for settle-ms, then writes the framebuffer as a binary PPM.
+// Key mode (--send-key): after the first update sends KeyEvent down and up, lingers briefly.
+// Count mode (--count-updates-ms): prints the number of FramebufferUpdates received in MS ms
+// on stdout, and "last-update-ms: T" (time of the last one since the count started) on stderr.
+// Every mode prints "encodings-seen: ..." on stderr: the encodings of the pixel rectangles that
+// really arrived, because servers quietly fall back to Raw.
+//
+// Exit status: 0 ok, 1 usage, 2 connect/handshake/auth failure, 3 connection lost or protocol
+// error, 4 timeout, 5 could not write the output.
+#include <dlfcn.h>
+#include <rfb/rfbclient.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdarg>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+struct Options {
+    std::string host = "127.0.0.1";
+    int port = 0;
+    std::string encodings = "zrle";
+    int bpp = 32;
+    std::string password_file;
+    std::string out;
+    int settle_ms = 700;
+    int timeout_ms = 15000;
+    long send_key = -1;
+    int count_ms = -1;
+    bool verbose = false;
+};
+
+[[noreturn]] void usage(const std::string& why) {
+    std::fprintf(stderr,
+                 "lvc_viewer: %s\nusage: lvc_viewer --host H --port P [--encodings E] "
+                 "[--bpp 32|16] [--password-file F] [--out F.ppm] [--settle-ms N] "
+                 "[--timeout-ms N] [--send-key KEYSYM] [--count-updates-ms N] [--verbose]\n",
+                 why.c_str());
+    std::exit(1);
+}
+
+long parse_number(const std::string& flag, const std::string& v, long lo, long hi) {
+    char* end = nullptr;
+    errno = 0;
+    long n = std::strtol(v.c_str(), &end, 0);
+    if (v.empty() || *end != '\0' || errno != 0 || n < lo || n > hi)
+        usage("bad value for " + flag + ": " + v);
+    return n;
+}
+
+Options parse(int argc, char** argv) {
+    Options o;
+    for (int i = 1; i < argc; ++i) {
+        std::string a = argv[i];
+        if (a == "--verbose") {
+            o.verbose = true;
+            continue;
+        }
+        if (i + 1 >= argc) usage("missing value for " + a);
+        std::string v = argv[++i];
+        if (a == "--host") {
+            o.host = v;
+        } else if (a == "--port") {
+            o.port = static_cast<int>(parse_number(a, v, 1, 65535));
+        } else if (a == "--encodings") {
+            o.encodings = v;
+        } else if (a == "--bpp") {
+            o.bpp = static_cast<int>(parse_number(a, v, 16, 32));
+            if (o.bpp != 16 && o.bpp != 32) usage("--bpp must be 16 or 32");
+        } else if (a == "--password-file") {
+            o.password_file = v;
+        } else if (a == "--out") {
+            o.out = v;
+        } else if (a == "--settle-ms") {
+            o.settle_ms = static_cast<int>(parse_number(a, v, 0, 600000));
+        } else if (a == "--timeout-ms") {
+            o.timeout_ms = static_cast<int>(parse_number(a, v, 1, 3600000));
+        } else if (a == "--send-key") {
+            o.send_key = parse_number(a, v, 0, 0x7fffffff);
+        } else if (a == "--count-updates-ms") {
+            o.count_ms = static_cast<int>(parse_number(a, v, 1, 3600000));
+        } else {
+            usage("unknown argument " + a);
+        }
+    }
+    if (o.port == 0) usage("--port is required");
+    return o;
+}
+
+using Clock = std::chrono::steady_clock;
+int64_t ms_since(Clock::time_point t) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count();
+}
+
+// State shared with libvncclient's callbacks (one client per process).
+struct State {
+    std::string password;
+    bool verbose = false;
+    int updates = 0;
+    Clock::time_point last_update{};
+    std::vector<int32_t> encodings_seen;
+    // The last bytes libvncclient read, when that read was exactly one rectangle header.
+    uint8_t last_header[12] = {};
+    bool last_read_was_header = false;
+} g;
+
+void quiet_log(const char* format, ...) {
+    if (!g.verbose) return;
+    va_list ap;
+    va_start(ap, format);
+    std::vfprintf(stderr, format, ap);
+    va_end(ap);
+}
+
+void error_log(const char* format, ...) {
+    va_list ap;
+    va_start(ap, format);
+    std::vfprintf(stderr, format, ap);
+    va_end(ap);
+}
+
+const char* encoding_name(int32_t e) {
+    switch (e) {
+        case rfbEncodingRaw:
+            return "raw";
+        case rfbEncodingCopyRect:
+            return "copyrect";
+        case rfbEncodingRRE:
+            return "rre";
+        case rfbEncodingCoRRE:
+            return "corre";
+        case rfbEncodingHextile:
+            return "hextile";
+        case rfbEncodingZlib:
+            return "zlib";
+        case rfbEncodingTight:
+            return "tight";
+        case rfbEncodingZlibHex:
+            return "zlibhex";
+        case rfbEncodingTRLE:
+            return "trle";
+        case rfbEncodingZRLE:
+            return "zrle";
+        case rfbEncodingZYWRLE:
+            return "zywrle";
+        default:
+            return nullptr;
+    }
+}
+
+std::string encodings_seen() {
+    if (g.encodings_seen.empty()) return "none";
+    std::string s;
+    for (int32_t e : g.encodings_seen) {
+        if (!s.empty()) s += ',';
+        const char* n = encoding_name(e);
+        s += n ? n : std::to_string(e);
+    }
+    return s;
+}
+
+uint32_t be32(const uint8_t* p) {
+    return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
+}
+uint16_t be16(const uint8_t* p) {
+    return static_cast<uint16_t>((p[0] << 8) | p[1]);
+}
+
+// libvncclient decodes every pixel rectangle right after it calls SoftCursorLockArea with the
+// rectangle, and the read just before that call is the 12-byte rectangle header; its last four
+// bytes are the encoding. libvncclient has no other way to tell which encoding arrived.
+void on_lock_area(rfbClient*, int x, int y, int w, int h) {
+    if (!g.last_read_was_header) return;
+    const uint8_t* hdr = g.last_header;
+    if (be16(hdr) != x || be16(hdr + 2) != y || be16(hdr + 4) != w || be16(hdr + 6) != h) return;
+    int32_t enc = static_cast<int32_t>(be32(hdr + 8));
+    if (enc < 0) return;  // pseudo-encodings (e.g. QEMU key events) carry no pixels
+    for (int32_t e : g.encodings_seen)
+        if (e == enc) return;
+    g.encodings_seen.push_back(enc);
+}
+
+void on_finished_update(rfbClient*) {
+    ++g.updates;
+    g.last_update = Clock::now();
+}
+
+char* get_password(rfbClient*) {
+    return strdup(g.password.c_str());
+}
+
+std::string read_first_line(const std::string& path) {
+    std::ifstream f(path);
+    if (!f) {
+        std::fprintf(stderr, "lvc_viewer: cannot read password file %s\n", path.c_str());
+        std::exit(1);
+    }
+    std::string line;
+    std::getline(f, line);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    return line;
+}
+
+void on_alarm(int) {
+    const char msg[] = "lvc_viewer: hard timeout\n";
+    ssize_t ignored = write(2, msg, sizeof msg - 1);
+    (void)ignored;
+    _exit(4);
+}
+
+// Expands one channel to 8 bits with rounding, so a 16 bpp grab maps to fixed values.
+uint8_t expand(uint32_t v, uint32_t max) {
+    if (max == 0) return 0;
+    return static_cast<uint8_t>((v * 255u + max / 2) / max);
+}
+
+bool write_ppm(rfbClient* c, const std::string& path) {
+    const rfbPixelFormat& f = c->format;
+    const size_t bpp = f.bitsPerPixel / 8;
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    if (!out) return false;
+    out << "P6\n" << c->width << ' ' << c->height << "\n255\n";
+    std::vector<uint8_t> row(size_t(c->width) * 3);
+    for (int y = 0; y < c->height; ++y) {
+        const uint8_t* src = c->frameBuffer + size_t(y) * c->width * bpp;
+        for (int x = 0; x < c->width; ++x, src += bpp) {
+            uint32_t v = 0;
+            for (size_t i = 0; i < bpp; ++i) {
+                size_t idx = f.bigEndian ? i : bpp - 1 - i;
+                v = (v << 8) | src[idx];
+            }
+            row[size_t(x) * 3 + 0] = expand((v >> f.redShift) & f.redMax, f.redMax);
+            row[size_t(x) * 3 + 1] = expand((v >> f.greenShift) & f.greenMax, f.greenMax);
+            row[size_t(x) * 3 + 2] = expand((v >> f.blueShift) & f.blueMax, f.blueMax);
+        }
+        out.write(reinterpret_cast<const char*>(row.data()),
+                  static_cast<std::streamsize>(row.size()));
+    }
+    out.close();
+    return static_cast<bool>(out);
+}
+
+int finish(int code) {
+    std::fprintf(stderr, "encodings-seen: %s\n", encodings_seen().c_str());
+    return code;
+}
+
+}  // namespace
+
+// Wraps libvncclient's own reader (its internal calls go through the PLT, so this definition
+// takes their place) to remember the last rectangle header; see on_lock_area().
+extern "C" rfbBool ReadFromRFBServer(rfbClient* client, char* out, unsigned int n) {
+    using Fn = rfbBool (*)(rfbClient*, char*, unsigned int);
+    static Fn real = reinterpret_cast<Fn>(dlsym(RTLD_NEXT, "ReadFromRFBServer"));
+    if (!real) {
+        std::fprintf(stderr, "lvc_viewer: cannot find libvncclient's ReadFromRFBServer\n");
+        _exit(3);
+    }
+    rfbBool ok = real(client, out, n);
+    g.last_read_was_header = ok && n == 12;
+    if (g.last_read_was_header) std::memcpy(g.last_header, out, 12);
+    return ok;
+}
+
+int main(int argc, char** argv) {
+    Options opt = parse(argc, argv);
+    g.verbose = opt.verbose;
+    if (!opt.password_file.empty()) g.password = read_first_line(opt.password_file);
+
+    // Backstop for anything that blocks inside libvncclient past our own deadlines.
+    signal(SIGALRM, on_alarm);
+    signal(SIGPIPE, SIG_IGN);
+    int budget_ms = opt.timeout_ms + (opt.count_ms > 0 ? opt.count_ms : 0) + 5000;
+    alarm(static_cast<unsigned>(budget_ms / 1000 + 1));
+
+    rfbClientLog = quiet_log;
+    rfbClientErr = error_log;
+
+    rfbClient* c = opt.bpp == 16 ? rfbGetClient(5, 3, 2) : rfbGetClient(8, 3, 4);
+    if (!c) {
+        std::fprintf(stderr, "lvc_viewer: rfbGetClient failed\n");
+        return 2;
+    }
+    if (opt.bpp == 16) {
+        // RGB565, the usual low-colour format (rfbGetClient(5,3,2) would give RGB555).
+        c->format.depth = 16;
+        c->format.redMax = 31;
+        c->format.greenMax = 63;
+        c->format.blueMax = 31;
+        c->format.redShift = 11;
+        c->format.greenShift = 5;
+        c->format.blueShift = 0;
+    }
+    c->appData.encodingsString = opt.encodings.c_str();
+    c->appData.useRemoteCursor = TRUE;
+    c->appData.enableJPEG = FALSE;
+    c->appData.shareDesktop = TRUE;
+    c->canHandleNewFBSize = TRUE;
+    c->serverHost = strdup(opt.host.c_str());
+    c->serverPort = opt.port;
+    c->connectTimeout = static_cast<unsigned>(opt.timeout_ms / 1000 + 1);
+    c->readTimeout = static_cast<unsigned>(opt.timeout_ms / 1000 + 1);
+    c->GetPassword = get_password;
+    c->FinishedFrameBufferUpdate = on_finished_update;
+    c->SoftCursorLockArea = on_lock_area;
+
+    const Clock::time_point start = Clock::now();
+    int ac = 1;
+    char prog[] = "lvc_viewer";
+    char* av[] = {prog, nullptr};
+    if (!rfbInitClient(c, &ac, av)) {
+        // rfbInitClient has already freed the client.
+        std::fprintf(stderr, "lvc_viewer: cannot connect or authenticate to %s:%d\n",
+                     opt.host.c_str(), opt.port);
+        return finish(2);
+    }
+
+    const Clock::time_point connected = Clock::now();
+    bool key_sent = false;
+    Clock::time_point key_time{};
+    int code = -1;
+    while (code < 0) {
+        int n = WaitForMessage(c, 50000);
+        if (n < 0) {
+            std::fprintf(stderr, "lvc_viewer: connection lost\n");
+            code = 3;
+            break;
+        }
+        if (n > 0 && !HandleRFBServerMessage(c)) {
+            std::fprintf(stderr, "lvc_viewer: connection lost or protocol error after %d updates\n",
+                         g.updates);
+            code = 3;
+            break;
+        }
+        if (opt.count_ms > 0) {
+            if (ms_since(connected) >= opt.count_ms) {
+                std::printf("%d\n", g.updates);
+                std::fprintf(stderr, "last-update-ms: %lld\n",
+                             g.updates ? static_cast<long long>(
+                                             std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                 g.last_update - connected)
+                                                 .count())
+                                       : -1LL);
+                code = 0;
+            }
+            continue;
+        }
+        if (ms_since(start) > opt.timeout_ms) {
+            std::fprintf(stderr, "lvc_viewer: timeout after %d updates\n", g.updates);
+            code = 4;
+            break;
+        }
+        if (g.updates == 0) continue;
+        if (opt.send_key >= 0) {
+            if (!key_sent) {
+                uint32_t ks = static_cast<uint32_t>(opt.send_key);
+                if (!SendKeyEvent(c, ks, TRUE) || !SendKeyEvent(c, ks, FALSE)) {
+                    std::fprintf(stderr, "lvc_viewer: cannot send key event\n");
+                    code = 3;
+                    break;
+                }
+                key_sent = true;
+                key_time = Clock::now();
+            } else if (ms_since(key_time) >= 500) {
+                // Lingering lets the server act on the key before it sees the connection close.
+                code = 0;
+            }
+            continue;
+        }
+        if (ms_since(g.last_update) >= opt.settle_ms) {
+            if (!opt.out.empty() && !write_ppm(c, opt.out)) {
+                std::fprintf(stderr, "lvc_viewer: cannot write %s\n", opt.out.c_str());
+                code = 5;
+                break;
+            }
+            code = 0;
+        }
+    }
+    if (c->frameBuffer) {
+        std::free(c->frameBuffer);
+        c->frameBuffer = nullptr;
+    }
+    rfbClientCleanup(c);
+    std::fflush(stdout);
+    return finish(code);
+}

@@ -1,0 +1,418 @@
+// The whole reflector path in one process: a session fed by a fake upstream, real
+// ViewerConnections on the event loop, and test viewers built from our own client-side codec on
+// the other end of socketpairs. Pixels, access control and encode sharing are checked end to end.
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <array>
+#include <memory>
+#include <random>
+#include <vector>
+
+#include "codec/byte_writer.h"
+#include "codec/client_handshake.h"
+#include "codec/client_messages.h"
+#include "codec/encode_cache.h"
+#include "codec/rfb_constants.h"
+#include "codec/server_message_reader.h"
+#include "codec/shared_tile_encoder.h"
+#include "reflector/connection.h"
+#include "reflector/event_loop.h"
+#include "reflector/session.h"
+#include "reflector/upstream_link.h"
+#include "reflector/viewer_connection.h"
+
+namespace rfbcast {
+namespace {
+
+class FakeUpstream : public UpstreamLink {
+  public:
+    void start() override {}
+    bool connected() const override { return true; }
+    void send_key(bool down, uint32_t keysym) override {
+        if (down) keys.push_back(keysym);
+    }
+    void send_pointer(uint8_t, uint16_t, uint16_t) override { ++pointer_events; }
+    void send_cut_text(const std::string& t) override { cut_texts.push_back(t); }
+    std::string describe() const override { return "fake"; }
+    std::vector<uint32_t> keys;
+    std::vector<std::string> cut_texts;
+    int pointer_events = 0;
+};
+
+// A viewer made of the codec's client side, pumped from a timer on the same loop.
+class TestViewer : public rfb::ServerMessageSink {
+  public:
+    TestViewer(EventLoop& loop, int fd, std::optional<std::string> password)
+        : loop_(loop), fd_(fd) {
+        rfb::ClientHandshakeConfig cfg;
+        cfg.password = std::move(password);
+        handshake_ = std::make_unique<rfb::ClientHandshake>(cfg);
+        pump();
+    }
+    ~TestViewer() override {
+        if (timer_) loop_.cancel_timer(timer_);
+        if (fd_ >= 0) ::close(fd_);
+    }
+
+    void send(const rfb::ClientMessage& m) {
+        std::vector<uint8_t> out;
+        rfb::ByteWriter w(out);
+        rfb::write_client_message(w, m);
+        write_all(out);
+    }
+    void send_raw(std::vector<uint8_t> bytes) { write_all(bytes); }
+    void setup(const rfb::PixelFormat& pf, std::vector<int32_t> encodings) {
+        send(rfb::SetPixelFormatMsg{pf});
+        reader_->set_wire_format(pf);
+        send(rfb::SetEncodingsMsg{std::move(encodings)});
+        request(false);
+    }
+    void request(bool incremental) {
+        send(rfb::UpdateRequestMsg{incremental, rfb::Rect{0, 0, fb.width(), fb.height()}});
+    }
+
+    bool ready() const { return ready_; }
+    bool failed() const { return failed_; }
+    bool closed() const { return closed_; }
+    int updates = 0;
+    rfb::Framebuffer fb;
+    std::string error;
+
+    void on_update_end() override { ++updates; }
+    void on_copy(const rfb::Rect&, uint32_t, uint32_t) override { ++copies; }
+    int copies = 0;
+
+  private:
+    void write_all(const std::vector<uint8_t>& b) {
+        size_t off = 0;
+        while (off < b.size()) {
+            const ssize_t n = ::write(fd_, b.data() + off, b.size() - off);
+            if (n <= 0) return;
+            off += static_cast<size_t>(n);
+        }
+    }
+    void pump() {
+        timer_ = loop_.add_timer(std::chrono::milliseconds(1), [this] {
+            timer_ = 0;
+            read_some();
+            if (!closed_) pump();
+        });
+    }
+    void read_some() {
+        uint8_t buf[65536];
+        for (;;) {
+            const ssize_t n = ::recv(fd_, buf, sizeof buf, MSG_DONTWAIT);
+            if (n == 0) {
+                closed_ = true;  // still parse what arrived before the close
+                break;
+            }
+            if (n < 0) break;
+            rx_.insert(rx_.end(), buf, buf + n);
+        }
+        if (!ready_ && !failed_) {
+            std::vector<uint8_t> out;
+            const auto step = handshake_->feed(rx_, out);
+            rx_.erase(rx_.begin(), rx_.begin() + static_cast<long>(step.consumed));
+            write_all(out);
+            if (step.status == rfb::HandshakeStep::kFailed) {
+                failed_ = true;
+                error = step.error;
+                return;
+            }
+            if (step.status != rfb::HandshakeStep::kDone) return;
+            const auto& init = handshake_->server_init();
+            fb.resize(init.width, init.height);
+            reader_ = std::make_unique<rfb::ServerMessageReader>(fb, init.format);
+            ready_ = true;
+        }
+        if (ready_ && !rx_.empty()) {
+            const auto r = reader_->feed(rx_, *this);
+            if (r.status == rfb::ServerReadResult::kError) {
+                failed_ = true;
+                error = r.error;
+            }
+            rx_.erase(rx_.begin(), rx_.begin() + static_cast<long>(r.consumed));
+        }
+    }
+
+    EventLoop& loop_;
+    int fd_;
+    EventLoop::TimerId timer_ = 0;
+    std::unique_ptr<rfb::ClientHandshake> handshake_;
+    std::unique_ptr<rfb::ServerMessageReader> reader_;
+    std::vector<uint8_t> rx_;
+    bool ready_ = false, failed_ = false, closed_ = false;
+};
+
+class ViewerPipeline : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        std::string err;
+        loop_ = EventLoop::create(256, &err);
+        ASSERT_TRUE(loop_) << err;
+        cache_ = std::make_unique<rfb::EncodeCache>(64 << 20);
+        encoder_ = std::make_unique<rfb::SharedTileEncoder>(*cache_);
+    }
+    void make_session(SessionOptions o = {}) {
+        session_ = std::make_unique<Session>(*loop_, o, *encoder_);
+        session_->set_upstream(&upstream_);
+        rfb::Framebuffer& fb = session_->framebuffer_for_upstream();
+        fb.resize(300, 170);  // not a multiple of 64: edge tiles are clipped
+        session_->resized(300, 170);
+        paint(1);
+    }
+    // Text-like blocks, a gradient and noise: every encoder sub-encoding gets exercised.
+    void paint(uint32_t seed) {
+        rfb::Framebuffer& fb = session_->framebuffer_for_upstream();
+        std::mt19937 rng(seed);
+        session_->begin_update();
+        for (uint32_t y = 0; y < fb.height(); ++y)
+            for (uint32_t x = 0; x < fb.width(); ++x) {
+                uint32_t p;
+                if (x < 100)
+                    p = ((x / 7 + y / 5 + seed) % 3) ? 0xffffff : 0x101010;
+                else if (x < 200)
+                    p = ((x * 2) << 16) | ((y + seed) & 0xff) << 8 | 0x40;
+                else
+                    p = rng() & 0xffffff;
+                fb.row(y)[x] = p;
+            }
+        session_->damage(fb.bounds());
+        session_->end_update();
+    }
+    std::unique_ptr<TestViewer> connect(std::optional<std::string> password = std::nullopt) {
+        int sv[2];
+        EXPECT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
+        auto* conn = new Connection(*loop_, sv[0], nullptr, Connection::Limits{}, "test");
+        std::array<uint8_t, 16> challenge{};
+        for (size_t i = 0; i < challenge.size(); ++i)
+            challenge[i] = static_cast<uint8_t>(i * 7 + 1);
+        auto viewer = std::make_unique<ViewerConnection>(*session_, conn, ++ids_, challenge);
+        ViewerConnection* v = viewer.get();
+        session_->add_viewer(std::move(viewer));
+        v->start();
+        return std::make_unique<TestViewer>(*loop_, sv[1], std::move(password));
+    }
+    bool run_until(const std::function<bool()>& cond) {
+        loop_->run_until(cond, std::chrono::seconds(5));
+        return cond();
+    }
+    void settle() {
+        loop_->run_until([] { return false; }, std::chrono::milliseconds(50));
+    }
+    // What a viewer in `pf` must show for the session's pixels.
+    void expect_same_pixels(const TestViewer& v, const rfb::PixelFormat& pf) {
+        const rfb::Framebuffer& src = session_->framebuffer();
+        ASSERT_EQ(v.fb.width(), src.width());
+        ASSERT_EQ(v.fb.height(), src.height());
+        rfb::PixelWriter w(pf);
+        rfb::PixelReader r(pf);
+        size_t diff = 0;
+        for (uint32_t y = 0; y < src.height(); ++y)
+            for (uint32_t x = 0; x < src.width(); ++x)
+                if (v.fb.at(x, y) != r.unpack(w.pack(src.at(x, y)))) ++diff;
+        EXPECT_EQ(diff, 0u) << "pixels differ in " << pf.describe();
+    }
+    void TearDown() override {
+        if (session_) session_->close_all_viewers("test over");
+        loop_->run_until([&] { return loop_->handler_count() == 0; }, std::chrono::seconds(2));
+    }
+
+    std::unique_ptr<EventLoop> loop_;
+    std::unique_ptr<rfb::EncodeCache> cache_;
+    std::unique_ptr<rfb::SharedTileEncoder> encoder_;
+    std::unique_ptr<Session> session_;
+    FakeUpstream upstream_;
+    uint64_t ids_ = 0;
+};
+
+struct Case {
+    int32_t encoding;
+    rfb::PixelFormat format;
+};
+
+TEST_F(ViewerPipeline, EveryEncodingAndFormatShowsTheSessionPixels) {
+    make_session();
+    rfb::PixelFormat be32 = rfb::PixelFormat::canonical();
+    be32.big_endian = true;
+    const Case cases[] = {
+        {rfb::encoding::kRaw, rfb::PixelFormat::canonical()},
+        {rfb::encoding::kHextile, rfb::PixelFormat::canonical()},
+        {rfb::encoding::kZRLE, rfb::PixelFormat::canonical()},
+        {rfb::encoding::kZRLE, rfb::PixelFormat::rgb565()},
+        {rfb::encoding::kHextile, rfb::PixelFormat::rgb565()},
+        {rfb::encoding::kRaw, be32},
+        {rfb::encoding::kZRLE, rfb::PixelFormat::bgr233()},
+    };
+    for (const Case& c : cases) {
+        auto v = connect();
+        ASSERT_TRUE(run_until([&] { return v->ready() || v->failed(); })) << v->error;
+        ASSERT_FALSE(v->failed()) << v->error;
+        v->setup(c.format, {c.encoding});
+        ASSERT_TRUE(run_until([&] { return v->updates >= 1 || v->failed(); }));
+        ASSERT_FALSE(v->failed()) << v->error;
+        expect_same_pixels(*v, c.format);
+        // A later change arrives incrementally and is right too.
+        v->request(true);
+        paint(7);
+        ASSERT_TRUE(run_until([&] { return v->updates >= 2 || v->failed(); }));
+        expect_same_pixels(*v, c.format);
+        paint(1);
+    }
+}
+
+TEST_F(ViewerPipeline, ViewersWithOneProfileShareEncodes) {
+    make_session();
+    std::vector<std::unique_ptr<TestViewer>> viewers;
+    for (int i = 0; i < 5; ++i)
+        viewers.push_back(connect());
+    ASSERT_TRUE(run_until([&] {
+        for (auto& v : viewers)
+            if (!v->ready()) return false;
+        return true;
+    }));
+    const uint64_t before = encoder_->encodes();
+    for (auto& v : viewers)
+        v->setup(rfb::PixelFormat::canonical(), {rfb::encoding::kZRLE});
+    ASSERT_TRUE(run_until([&] {
+        for (auto& v : viewers)
+            if (v->updates < 1) return false;
+        return true;
+    }));
+    const size_t tiles = session_->tiles().count();
+    EXPECT_EQ(encoder_->encodes() - before, tiles)
+        << "five viewers, one profile: one encode per tile";
+    for (auto& v : viewers)
+        expect_same_pixels(*v, rfb::PixelFormat::canonical());
+}
+
+TEST_F(ViewerPipeline, ViewOnlyInputIsDroppedFullControlInputArrives) {
+    SessionOptions o;
+    o.full_password = "control1";
+    o.viewonly_password = "view1";
+    make_session(o);
+    auto viewer = connect(std::string("view1"));
+    auto control = connect(std::string("control1"));
+    ASSERT_TRUE(run_until([&] { return viewer->ready() && control->ready(); }));
+    viewer->send(rfb::KeyEventMsg{true, 0x61});
+    viewer->send(rfb::PointerEventMsg{1, 5, 5});
+    rfb::ClientCutTextMsg cut;
+    cut.latin1 = "from view-only";
+    viewer->send(cut);
+    control->send(rfb::KeyEventMsg{true, 0x62});
+    cut.latin1 = "from control";
+    control->send(cut);
+    ASSERT_TRUE(run_until([&] { return !upstream_.keys.empty() && !upstream_.cut_texts.empty(); }));
+    EXPECT_EQ(upstream_.keys, std::vector<uint32_t>{0x62});
+    EXPECT_EQ(upstream_.cut_texts, std::vector<std::string>{"from control"});
+    EXPECT_EQ(upstream_.pointer_events, 0);
+}
+
+TEST_F(ViewerPipeline, WrongPasswordIsRefused) {
+    SessionOptions o;
+    o.full_password = "control1";
+    make_session(o);
+    auto v = connect(std::string("wrong"));
+    ASSERT_TRUE(run_until([&] { return v->failed() || v->ready(); }));
+    EXPECT_TRUE(v->failed());
+    EXPECT_FALSE(v->ready());
+}
+
+TEST_F(ViewerPipeline, HostileViewerIsClosedOthersKeepReceiving) {
+    make_session();
+    auto good = connect();
+    auto bad = connect();
+    ASSERT_TRUE(run_until([&] { return good->ready() && bad->ready(); }));
+    good->setup(rfb::PixelFormat::canonical(), {rfb::encoding::kZRLE});
+    ASSERT_TRUE(run_until([&] { return good->updates >= 1; }));
+    ASSERT_EQ(session_->viewer_count(), 2u);
+    // ClientCutText claiming 4 GiB: refused as soon as the length is read.
+    bad->send_raw({6, 0, 0, 0, 0xff, 0xff, 0xff, 0xff});
+    ASSERT_TRUE(run_until([&] { return bad->closed(); }));
+    ASSERT_TRUE(run_until([&] { return session_->viewer_count() == 1; }));
+    good->request(true);
+    paint(3);
+    ASSERT_TRUE(run_until([&] { return good->updates >= 2; }));
+    expect_same_pixels(*good, rfb::PixelFormat::canonical());
+}
+
+TEST_F(ViewerPipeline, UnknownMessageTypeClosesOnlyThatViewer) {
+    make_session();
+    auto good = connect();
+    auto bad = connect();
+    ASSERT_TRUE(run_until([&] { return good->ready() && bad->ready(); }));
+    bad->send_raw({77, 1, 2, 3});
+    ASSERT_TRUE(run_until([&] { return bad->closed(); }));
+    good->setup(rfb::PixelFormat::canonical(), {rfb::encoding::kHextile});
+    ASSERT_TRUE(run_until([&] { return good->updates >= 1; }));
+    expect_same_pixels(*good, rfb::PixelFormat::canonical());
+}
+
+TEST_F(ViewerPipeline, ResizeReachesViewersThatSupportIt) {
+    make_session();
+    auto v = connect();
+    ASSERT_TRUE(run_until([&] { return v->ready(); }));
+    v->setup(rfb::PixelFormat::canonical(), {rfb::encoding::kZRLE, rfb::encoding::kDesktopSize});
+    ASSERT_TRUE(run_until([&] { return v->updates >= 1; }));
+    v->request(true);
+    rfb::Framebuffer& fb = session_->framebuffer_for_upstream();
+    fb.resize(130, 90);
+    session_->resized(130, 90);
+    paint(5);
+    ASSERT_TRUE(run_until([&] { return v->updates >= 2 && v->fb.width() == 130; }));
+    EXPECT_EQ(v->fb.height(), 90u);
+    expect_same_pixels(*v, rfb::PixelFormat::canonical());
+}
+
+TEST_F(ViewerPipeline, UpstreamCopyRectIsReplayedNotReencoded) {
+    make_session();
+    auto copier = connect();
+    auto plain = connect();
+    ASSERT_TRUE(run_until([&] { return copier->ready() && plain->ready(); }));
+    copier->setup(rfb::PixelFormat::canonical(), {rfb::encoding::kZRLE, rfb::encoding::kCopyRect});
+    plain->setup(rfb::PixelFormat::canonical(), {rfb::encoding::kZRLE});
+    ASSERT_TRUE(run_until([&] { return copier->updates >= 1 && plain->updates >= 1; }));
+    copier->request(true);
+    plain->request(true);
+    settle();  // let the loop read the requests
+    // Scroll the left 192x64 block down by one tile row, as an X server does for XCopyArea.
+    rfb::Framebuffer& fb = session_->framebuffer_for_upstream();
+    session_->begin_update();
+    const rfb::Rect dst{0, 64, 192, 64};
+    ASSERT_TRUE(fb.copy_within(0, 0, dst));
+    session_->copy(dst, 0, 0);
+    session_->end_update();
+    ASSERT_TRUE(run_until([&] { return copier->updates >= 2 && plain->updates >= 2; }));
+    EXPECT_EQ(copier->copies, 1);
+    EXPECT_EQ(plain->copies, 0);
+    expect_same_pixels(*copier, rfb::PixelFormat::canonical());
+    expect_same_pixels(*plain, rfb::PixelFormat::canonical());
+}
+
+TEST_F(ViewerPipeline, CopyAfterDamageInTheSameUpdateIsNotReplayed) {
+    make_session();
+    auto copier = connect();
+    ASSERT_TRUE(run_until([&] { return copier->ready(); }));
+    copier->setup(rfb::PixelFormat::canonical(), {rfb::encoding::kZRLE, rfb::encoding::kCopyRect});
+    ASSERT_TRUE(run_until([&] { return copier->updates >= 1; }));
+    copier->request(true);
+    settle();
+    // The source is redrawn and then copied in one update: the viewer never had those source
+    // pixels, so replaying the copy would show the old ones.
+    rfb::Framebuffer& fb = session_->framebuffer_for_upstream();
+    session_->begin_update();
+    fb.fill(rfb::Rect{0, 0, 192, 64}, 0x00ff00);
+    session_->damage(rfb::Rect{0, 0, 192, 64});
+    const rfb::Rect dst{0, 64, 192, 64};
+    ASSERT_TRUE(fb.copy_within(0, 0, dst));
+    session_->copy(dst, 0, 0);
+    session_->end_update();
+    ASSERT_TRUE(run_until([&] { return copier->updates >= 2; }));
+    EXPECT_EQ(copier->copies, 0);
+    expect_same_pixels(*copier, rfb::PixelFormat::canonical());
+}
+
+}  // namespace
+}  // namespace rfbcast
