@@ -61,4 +61,16 @@ const char* name(int32_t enc) {
     }
 }
 
+bool from_name(std::string_view n, int32_t& out) {
+    static constexpr int32_t kPixelEncodings[] = {kRaw,       kCopyRect, kRRE,     kCoRRE, kHextile,
+                                                  kZlib,      kTight,    kTRLE,    kZRLE,  kZstd,
+                                                  kTightZstd, kZSTDRLE,  kTightPNG};
+    for (int32_t e : kPixelEncodings)
+        if (n == name(e)) {
+            out = e;
+            return true;
+        }
+    return false;
+}
+
 }  // namespace rfb::encoding

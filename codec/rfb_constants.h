@@ -1,6 +1,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 
 // Numbers from the RFB specification (rfbproto.rst). Kept in one place so that parsers,
 // encoders and the reflector agree on them.
@@ -49,6 +50,9 @@ inline constexpr int32_t kExtendedClipboard = static_cast<int32_t>(0xC0A1E5CE);
 
 // Readable name for logs; "unknown" for anything not listed above.
 const char* name(int32_t enc);
+// The pixel encoding called `name` (raw, copyrect, rre, corre, hextile, zlib, tight, trle, zrle,
+// zstd, tightzstd, zstdrle, tightpng); false when there is none.
+bool from_name(std::string_view name, int32_t& out);
 }  // namespace encoding
 
 namespace security {

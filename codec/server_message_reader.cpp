@@ -297,6 +297,7 @@ ServerReadResult ServerMessageReader::feed(std::span<const uint8_t> data, Server
                         if (r.consumed > rest.size())
                             return fail(pos, enc_label(encoding_) + ": decoder overran its input");
                         pos += r.consumed;
+                        sink.on_rect(rect_, encoding_);
                         if (!rect_.empty()) sink.on_damage(rect_);
                         finish_rect(sink);
                         break;
@@ -313,6 +314,7 @@ ServerReadResult ServerMessageReader::feed(std::span<const uint8_t> data, Server
                 if (!fb_.copy_within(sx, sy, rect_))
                     return fail(pos, "CopyRect source " + std::to_string(sx) + "," +
                                          std::to_string(sy) + " outside framebuffer");
+                sink.on_rect(rect_, encoding::kCopyRect);
                 if (!rect_.empty()) sink.on_copy(rect_, sx, sy);
                 finish_rect(sink);
                 break;

@@ -36,6 +36,8 @@ class ServerMessageSink {
     virtual void on_update_begin() {}
     // Pixels in this rect changed (after they were written). Not called for CopyRect.
     virtual void on_damage(const Rect&) {}
+    // A pixel rectangle of this encoding was decoded (before on_damage / on_copy).
+    virtual void on_rect(const Rect& /*r*/, int32_t /*encoding*/) {}
     // CopyRect: dst now holds what was at (src_x, src_y); called after the copy was applied.
     virtual void on_copy(const Rect& /*dst*/, uint32_t /*src_x*/, uint32_t /*src_y*/) {}
     virtual void on_update_end() {}

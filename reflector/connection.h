@@ -62,6 +62,9 @@ class Connection final : public IoHandler {
     size_t queued_bytes() const { return queued_; }
     uint64_t bytes_sent() const { return sent_total_; }
     uint64_t bytes_received() const { return recv_total_; }
+    // Bytes allocated for input: never shrinks, never exceeds limits().rx_cap.
+    size_t rx_buffer_size() const { return rx_.size(); }
+    const Limits& limits() const { return limits_; }
 
     // The owner closes: no callback follows, the connection finishes its teardown by itself and
     // the owner must forget the pointer.

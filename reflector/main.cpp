@@ -5,7 +5,9 @@
 #include <cstdio>
 #include <memory>
 
+#include "codec/decoder.h"
 #include "codec/encode_cache.h"
+#include "codec/rfb_constants.h"
 #include "codec/shared_tile_encoder.h"
 #include "reflector/connection.h"
 #include "reflector/demo_source.h"
@@ -62,6 +64,23 @@ int main(int argc, char** argv) {
     if (!demo) {
         if (!split_host_port(opt.upstream, uo.host, uo.port, error))
             return fail("--upstream: " + error);
+        std::string name;
+        for (size_t pos = 0;
+             pos <= opt.upstream_encodings.size() && !opt.upstream_encodings.empty();) {
+            const size_t comma =
+                std::min(opt.upstream_encodings.find(',', pos), opt.upstream_encodings.size());
+            name = opt.upstream_encodings.substr(pos, comma - pos);
+            int32_t e = 0;
+            if (!rfb::encoding::from_name(name, e) ||
+                (e != rfb::encoding::kCopyRect && !rfb::make_decoder(e)))
+                return fail(
+                    "--upstream-encodings: rfbcast cannot decode '" + name +
+                    "' (known: raw, copyrect, rre, corre, hextile, zlib, tight, trle, zrle)");
+            uo.encodings.push_back(e);
+            pos = comma + 1;
+        }
+        uo.quality = opt.upstream_quality;
+        uo.compress = opt.upstream_compress;
         if (!opt.upstream_password_file.empty()) {
             if (!read_secret_file(opt.upstream_password_file, secret, error)) return fail(error);
             uo.password = secret;

@@ -22,6 +22,17 @@ std::optional<int> parse_options(int argc, char** argv, Options& o) {
     app.add_option("--upstream-password-file", o.upstream_password_file,
                    "File with the upstream's VNC password (first line)")
         ->envname("RFBCAST_UPSTREAM_PASSWORD_FILE");
+    app.add_option("--upstream-encodings", o.upstream_encodings,
+                   "Encodings to ask the upstream for, in preference order, e.g. zrle,hextile,raw")
+        ->envname("RFBCAST_UPSTREAM_ENCODINGS");
+    app.add_option("--upstream-quality", o.upstream_quality,
+                   "JPEG quality 0-9 to ask of the upstream (Tight); default lossless")
+        ->envname("RFBCAST_UPSTREAM_QUALITY")
+        ->check(CLI::Range(0, 9));
+    app.add_option("--upstream-compress-level", o.upstream_compress,
+                   "Compression level 0-9 to ask of the upstream")
+        ->envname("RFBCAST_UPSTREAM_COMPRESS_LEVEL")
+        ->check(CLI::Range(0, 9));
     app.add_option("--listen", o.listen, "Viewer listen ADDR:PORT")
         ->envname("RFBCAST_LISTEN")
         ->capture_default_str();

@@ -10,6 +10,9 @@ namespace rfbcast {
 struct Options {
     std::string upstream;  // host:port; empty = demo session
     std::string upstream_password_file;
+    std::string upstream_encodings;  // comma-separated names, preference order; "" = by link
+    int upstream_quality = -1;       // JPEG quality 0..9 asked of the upstream; -1 = lossless
+    int upstream_compress = -1;      // compression level 0..9 asked of the upstream
     std::string listen = "0.0.0.0:5900";
     std::string password_file;
     std::string viewonly_password_file;

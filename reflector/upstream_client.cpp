@@ -3,7 +3,9 @@
 #include <netdb.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cstring>
+#include <iterator>
 #include <random>
 
 #include "codec/byte_writer.h"
@@ -184,6 +186,7 @@ void UpstreamClient::on_closed(Connection&, const std::string& reason) {
 
 void UpstreamClient::fail(const std::string& reason) {
     const bool was_up = state_ == State::kNormal;
+    last_error_ = reason;
     if (conn_) {
         conn_->close();
         conn_ = nullptr;
@@ -218,6 +221,14 @@ void UpstreamClient::on_update_begin() {
 }
 void UpstreamClient::on_damage(const rfb::Rect& r) {
     session_.damage(r);
+}
+void UpstreamClient::on_rect(const rfb::Rect&, int32_t encoding) {
+    if (std::find(encodings_seen_.begin(), encodings_seen_.end(), encoding) !=
+        encodings_seen_.end())
+        return;
+    encodings_seen_.push_back(encoding);
+    LOG_INFO("upstream-encoding", "session=%s upstream=%s encoding=%s first-use",
+             session_.options().name.c_str(), describe().c_str(), rfb::encoding::name(encoding));
 }
 void UpstreamClient::on_copy(const rfb::Rect& dst, uint32_t src_x, uint32_t src_y) {
     session_.copy(dst, src_x, src_y);

@@ -2,6 +2,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "codec/client_handshake.h"
 #include "codec/server_message_reader.h"
@@ -16,6 +17,9 @@ struct UpstreamOptions {
     std::string host = "127.0.0.1";
     uint16_t port = 5900;
     std::optional<std::string> password;
+    std::vector<int32_t> encodings;  // preference order; empty = rfbcast's default order
+    int quality = -1;                // JPEG quality pseudo-encoding to send; -1 = none
+    int compress = -1;
     Clock::duration handshake_timeout = std::chrono::seconds(15);
     Clock::duration backoff_min = std::chrono::milliseconds(500);
     Clock::duration backoff_max = std::chrono::seconds(30);
@@ -38,6 +42,11 @@ class UpstreamClient final : public UpstreamLink, public ConnectionOwner, rfb::S
     void send_cut_text(const std::string& latin1) override;
     std::string describe() const override;
 
+    // Why the last connection (or connection attempt) ended; empty before the first failure.
+    const std::string& last_error() const { return last_error_; }
+    // The live upstream connection, or nullptr between connections (tests watch its buffers).
+    const Connection* connection() const { return conn_; }
+
     // ConnectionOwner
     void on_connected(Connection& c) override;
     void on_data(Connection& c) override;
@@ -56,6 +65,7 @@ class UpstreamClient final : public UpstreamLink, public ConnectionOwner, rfb::S
     // rfb::ServerMessageSink
     void on_update_begin() override;
     void on_damage(const rfb::Rect& r) override;
+    void on_rect(const rfb::Rect& r, int32_t encoding) override;
     void on_copy(const rfb::Rect& dst, uint32_t src_x, uint32_t src_y) override;
     void on_update_end() override;
     void on_resize(uint32_t w, uint32_t h) override;
@@ -74,7 +84,9 @@ class UpstreamClient final : public UpstreamLink, public ConnectionOwner, rfb::S
     Clock::duration backoff_;
     unsigned attempts_ = 0;
     bool full_refresh_needed_ = false;
+    std::vector<int32_t> encodings_seen_;  // this connection's, for a log line on first use
     uint64_t connects_ = 0;
+    std::string last_error_;
 };
 
 }  // namespace rfbcast

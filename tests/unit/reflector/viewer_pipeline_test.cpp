@@ -82,7 +82,12 @@ class TestViewer : public rfb::ServerMessageSink {
 
     void on_update_end() override { ++updates; }
     void on_copy(const rfb::Rect&, uint32_t, uint32_t) override { ++copies; }
-    int copies = 0;
+    void on_cursor(const rfb::CursorImage& c) override { cursors.push_back(c); }
+    void on_bell() override { ++bells; }
+    void on_cut_text(const std::string& t) override { cut_texts.push_back(t); }
+    int copies = 0, bells = 0;
+    std::vector<rfb::CursorImage> cursors;
+    std::vector<std::string> cut_texts;
 
   private:
     void write_all(const std::vector<uint8_t>& b) {
@@ -412,6 +417,46 @@ TEST_F(ViewerPipeline, CopyAfterDamageInTheSameUpdateIsNotReplayed) {
     ASSERT_TRUE(run_until([&] { return copier->updates >= 2; }));
     EXPECT_EQ(copier->copies, 0);
     expect_same_pixels(*copier, rfb::PixelFormat::canonical());
+}
+
+TEST_F(ViewerPipeline, CursorBellAndClipboardReachViewers) {
+    make_session();
+    auto with_cursor = connect();
+    auto without = connect();
+    ASSERT_TRUE(run_until([&] { return with_cursor->ready() && without->ready(); }));
+    with_cursor->setup(rfb::PixelFormat::rgb565(), {rfb::encoding::kZRLE, rfb::encoding::kCursor});
+    without->setup(rfb::PixelFormat::canonical(), {rfb::encoding::kZRLE});
+    ASSERT_TRUE(run_until([&] { return with_cursor->updates >= 1 && without->updates >= 1; }));
+    with_cursor->request(true);
+    without->request(true);
+    settle();
+
+    rfb::CursorImage cursor;
+    cursor.width = 3;
+    cursor.height = 2;
+    cursor.hot_x = 1;
+    cursor.hot_y = 1;
+    cursor.pixels = {0xff0000, 0x00ff00, 0x0000ff, 0xffffff, 0x000000, 0x808080};
+    cursor.mask = {0b10100000, 0b01000000};
+    session_->set_cursor(cursor);
+    session_->bell();
+    session_->server_cut_text("hello from the desktop");
+    ASSERT_TRUE(run_until([&] {
+        return !with_cursor->cursors.empty() && with_cursor->bells == 1 && without->bells == 1 &&
+               !without->cut_texts.empty() && !with_cursor->cut_texts.empty();
+    }));
+    const rfb::CursorImage& got = with_cursor->cursors.back();
+    EXPECT_EQ(got.width, 3);
+    EXPECT_EQ(got.height, 2);
+    EXPECT_EQ(got.hot_x, 1);
+    EXPECT_EQ(got.mask, cursor.mask);
+    // The shape went out in the viewer's 16 bpp format and came back widened.
+    rfb::PixelWriter w(rfb::PixelFormat::rgb565());
+    rfb::PixelReader r(rfb::PixelFormat::rgb565());
+    for (size_t i = 0; i < cursor.pixels.size(); ++i)
+        EXPECT_EQ(got.pixels[i], r.unpack(w.pack(cursor.pixels[i]))) << "pixel " << i;
+    EXPECT_TRUE(without->cursors.empty()) << "a viewer that did not ask gets no cursor";
+    EXPECT_EQ(without->cut_texts.back(), "hello from the desktop");
 }
 
 }  // namespace
