@@ -302,7 +302,7 @@ ServerReadResult ServerMessageReader::feed(std::span<const uint8_t> data, Server
                         finish_rect(sink);
                         break;
                     case DecodeStatus::kError:
-                        return fail(pos, std::string(encoding::name(encoding_)) + ": " + r.error);
+                        return fail(pos, r.error);  // decoders name their encoding
                 }
                 break;
             }

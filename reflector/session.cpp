@@ -136,6 +136,10 @@ void Session::forward_key(bool down, uint32_t keysym) {
     if (upstream_ && upstream_->connected()) upstream_->send_key(down, keysym);
 }
 
+void Session::forward_qemu_key(bool down, uint32_t keysym, uint32_t keycode) {
+    if (upstream_ && upstream_->connected()) upstream_->send_qemu_key(down, keysym, keycode);
+}
+
 void Session::forward_pointer(uint8_t buttons, uint16_t x, uint16_t y) {
     if (upstream_ && upstream_->connected()) upstream_->send_pointer(buttons, x, y);
 }

@@ -93,6 +93,10 @@ class Session {
     size_t viewer_count() const { return viewers_.size(); }
     void close_all_viewers(const std::string& reason);
     void forward_key(bool down, uint32_t keysym);
+    void forward_qemu_key(bool down, uint32_t keysym, uint32_t keycode);
+    bool upstream_supports_qemu_keys() const {
+        return upstream_ && upstream_->connected() && upstream_->supports_qemu_keys();
+    }
     void forward_pointer(uint8_t buttons, uint16_t x, uint16_t y);
     void forward_cut_text(const std::string& latin1);
 

@@ -1,6 +1,8 @@
 #include "reflector/upstream_client.h"
 
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -25,9 +27,22 @@ constexpr int32_t kEncodingPreference[] = {
     rfb::encoding::kZlib, rfb::encoding::kRRE,      rfb::encoding::kCoRRE,
     rfb::encoding::kTRLE, rfb::encoding::kCopyRect, rfb::encoding::kRaw};
 
-constexpr int32_t kPseudoEncodings[] = {
-    rfb::encoding::kDesktopSize, rfb::encoding::kExtendedDesktopSize, rfb::encoding::kLastRect,
-    rfb::encoding::kCursor, rfb::encoding::kDesktopName};
+// ContinuousUpdates needs Fence (TigerVNC refuses one without the other): the server then pushes
+// updates without waiting for a request round trip, and paces itself with fences we answer.
+constexpr int32_t kPseudoEncodings[] = {rfb::encoding::kDesktopSize,
+                                        rfb::encoding::kExtendedDesktopSize,
+                                        rfb::encoding::kLastRect,
+                                        rfb::encoding::kCursor,
+                                        rfb::encoding::kXCursor,
+                                        rfb::encoding::kDesktopName,
+                                        rfb::encoding::kFence,
+                                        rfb::encoding::kContinuousUpdates,
+                                        rfb::encoding::kQemuExtendedKeyEvent};
+
+// Fence flags we honour; everything arrives and is handled in order, so BlockBefore/BlockAfter
+// hold by construction and SyncNext needs nothing more.
+constexpr uint32_t kFenceBlockBefore = 1, kFenceBlockAfter = 2, kFenceSyncNext = 4;
+constexpr uint32_t kFenceRequest = 0x80000000u;
 
 }  // namespace
 
@@ -66,6 +81,15 @@ void UpstreamClient::connect_now() {
         fail(std::string("socket: ") + std::strerror(errno));
         return;
     }
+    // A server that vanishes without a FIN (power cut, NAT timeout) must be noticed within
+    // 30 s: keepalive probes after 10 s of silence, and a cap on unacknowledged data.
+    int on = 1, idle = 10, interval = 5, count = 3;
+    unsigned user_timeout_ms = 30000;
+    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval);
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count);
+    setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout_ms, sizeof user_timeout_ms);
     Connection::Limits limits;
     limits.rx_chunk = 256 * 1024;
     // Large enough for any one rectangle a sane server sends for a 16384x16384 desktop is
@@ -132,10 +156,20 @@ void UpstreamClient::after_server_init() {
     send_message(rfb::SetPixelFormatMsg{rfb::PixelFormat::canonical()});
     reader_->set_wire_format(rfb::PixelFormat::canonical());
     rfb::SetEncodingsMsg enc;
-    for (int32_t e : kEncodingPreference)
-        if (rfb::make_decoder(e)) enc.encodings.push_back(e);
-    for (int32_t e : kPseudoEncodings)
-        enc.encodings.push_back(e);
+    if (options_.encodings.empty())
+        enc.encodings.assign(std::begin(kEncodingPreference), std::end(kEncodingPreference));
+    else
+        enc.encodings = options_.encodings;
+    std::erase_if(enc.encodings, [](int32_t e) { return !rfb::make_decoder(e); });
+    enc.encodings.insert(enc.encodings.end(), std::begin(kPseudoEncodings),
+                         std::end(kPseudoEncodings));
+    if (options_.quality >= 0)
+        enc.encodings.push_back(rfb::encoding::kJpegQuality0 + options_.quality);
+    if (options_.compress >= 0)
+        enc.encodings.push_back(rfb::encoding::kCompressLevel0 + options_.compress);
+    encodings_seen_.clear();
+    continuous_ = false;
+    qemu_keys_ = false;
     send_message(enc);
     state_ = State::kNormal;
     backoff_ = options_.backoff_min;
@@ -235,10 +269,49 @@ void UpstreamClient::on_copy(const rfb::Rect& dst, uint32_t src_x, uint32_t src_
 }
 void UpstreamClient::on_update_end() {
     session_.end_update();
-    request_update(true);
+    // A resize clears the framebuffer: ask for all of it (also under continuous updates).
+    if (full_refresh_needed_) {
+        full_refresh_needed_ = false;
+        request_update(false);
+    } else if (!continuous_) {
+        request_update(true);
+    }
 }
 void UpstreamClient::on_resize(uint32_t w, uint32_t h) {
     session_.resized(w, h);
+    full_refresh_needed_ = true;
+    if (continuous_) send_message(rfb::EnableContinuousUpdatesMsg{true, rfb::Rect{0, 0, w, h}});
+}
+void UpstreamClient::on_fence(uint32_t flags, std::span<const uint8_t> payload) {
+    if (!(flags & kFenceRequest)) return;  // an answer to a fence we never send
+    rfb::ClientFenceMsg reply;
+    reply.flags = flags & (kFenceBlockBefore | kFenceBlockAfter | kFenceSyncNext);
+    reply.payload.assign(payload.begin(), payload.end());
+    send_message(reply);
+}
+void UpstreamClient::on_end_of_continuous_updates() {
+    if (!continuous_) {
+        // The server's way of saying it supports them: turn them on for the whole desktop.
+        const rfb::Framebuffer& fb = session_.framebuffer();
+        send_message(rfb::EnableContinuousUpdatesMsg{true, fb.bounds()});
+        continuous_ = true;
+        LOG_INFO("upstream-continuous-updates", "session=%s upstream=%s",
+                 session_.options().name.c_str(), describe().c_str());
+    } else {
+        // The server stopped them: go back to one outstanding request.
+        continuous_ = false;
+        request_update(true);
+    }
+}
+void UpstreamClient::on_qemu_extended_key_events() {
+    qemu_keys_ = true;
+}
+void UpstreamClient::send_qemu_key(bool down, uint32_t keysym, uint32_t keycode) {
+    if (state_ != State::kNormal) return;
+    if (qemu_keys_)
+        send_message(rfb::QemuKeyEventMsg{down, keysym, keycode});
+    else
+        send_message(rfb::KeyEventMsg{down, keysym});
 }
 void UpstreamClient::on_cursor(const rfb::CursorImage& cursor) {
     session_.set_cursor(cursor);

@@ -40,6 +40,8 @@ class UpstreamClient final : public UpstreamLink, public ConnectionOwner, rfb::S
     void send_key(bool down, uint32_t keysym) override;
     void send_pointer(uint8_t buttons, uint16_t x, uint16_t y) override;
     void send_cut_text(const std::string& latin1) override;
+    bool supports_qemu_keys() const override { return state_ == State::kNormal && qemu_keys_; }
+    void send_qemu_key(bool down, uint32_t keysym, uint32_t keycode) override;
     std::string describe() const override;
 
     // Why the last connection (or connection attempt) ended; empty before the first failure.
@@ -73,6 +75,9 @@ class UpstreamClient final : public UpstreamLink, public ConnectionOwner, rfb::S
     void on_desktop_name(const std::string& name) override;
     void on_bell() override;
     void on_cut_text(const std::string& latin1) override;
+    void on_fence(uint32_t flags, std::span<const uint8_t> payload) override;
+    void on_end_of_continuous_updates() override;
+    void on_qemu_extended_key_events() override;
 
     Session& session_;
     UpstreamOptions options_;
@@ -84,6 +89,8 @@ class UpstreamClient final : public UpstreamLink, public ConnectionOwner, rfb::S
     Clock::duration backoff_;
     unsigned attempts_ = 0;
     bool full_refresh_needed_ = false;
+    bool continuous_ = false;  // the server pushes updates; we send no requests
+    bool qemu_keys_ = false;
     std::vector<int32_t> encodings_seen_;  // this connection's, for a log line on first use
     uint64_t connects_ = 0;
     std::string last_error_;

@@ -191,6 +191,7 @@ void ViewerConnection::set_encodings(const std::vector<int32_t>& encodings) {
     bool chosen = false;
     supports_copyrect_ = supports_desktop_size_ = supports_ext_desktop_size_ = false;
     supports_cursor_ = supports_desktop_name_ = supports_last_rect_ = false;
+    supports_qemu_keys_ = false;
     tuning_ = rfb::EncodeTuning{};
     for (int32_t e : encodings) {
         if (!chosen && is_sendable_encoding(e)) {
@@ -203,10 +204,19 @@ void ViewerConnection::set_encodings(const std::vector<int32_t>& encodings) {
         if (e == enc::kCursor) supports_cursor_ = true;
         if (e == enc::kDesktopName) supports_desktop_name_ = true;
         if (e == enc::kLastRect) supports_last_rect_ = true;
+        if (e == enc::kQemuExtendedKeyEvent) supports_qemu_keys_ = true;
         if (e >= enc::kJpegQuality0 && e <= enc::kJpegQuality9)
             tuning_.quality = e - enc::kJpegQuality0;
         if (e >= enc::kCompressLevel0 && e <= enc::kCompressLevel9)
             tuning_.compress = e - enc::kCompressLevel0;
+    }
+    if (log_enabled(LogLevel::kDebug)) {
+        std::string list;
+        for (int32_t e : encodings)
+            list += std::to_string(e) + ",";
+        LOG_DEBUG("viewer-encodings", "viewer=%llu chosen=%s list=%s",
+                  static_cast<unsigned long long>(id_), rfb::encoding::name(preferred_encoding_),
+                  list.c_str());
     }
     profile_.encoding = preferred_encoding_;
     // Only what the chosen encoder reads belongs in the profile: viewers that differ in a
@@ -234,7 +244,7 @@ void ViewerConnection::handle(const rfb::ClientMessage& m) {
     } else if (auto* key = std::get_if<rfb::KeyEventMsg>(&m)) {
         if (full) session_.forward_key(key->down, key->keysym);
     } else if (auto* qkey = std::get_if<rfb::QemuKeyEventMsg>(&m)) {
-        if (full) session_.forward_key(qkey->down, qkey->keysym);
+        if (full) session_.forward_qemu_key(qkey->down, qkey->keysym, qkey->keycode);
     } else if (auto* ptr = std::get_if<rfb::PointerEventMsg>(&m)) {
         if (full) session_.forward_pointer(ptr->buttons, ptr->x, ptr->y);
     } else if (auto* cut = std::get_if<rfb::ClientCutTextMsg>(&m)) {
@@ -341,10 +351,17 @@ bool ViewerConnection::build_update() {
     size_t seg_start = 0;
     size_t count = 0;
 
-    if (size_generation_ != session_.size_generation()) {
-        const bool tell = supports_ext_desktop_size_ || supports_desktop_size_;
+    const bool resizing = size_generation_ != session_.size_generation();
+    if (resizing) {
         sync_size();
-        if (supports_ext_desktop_size_) {
+        // Plain DesktopSize when the viewer takes it: libvncclient (0.9.14) ignores the size in
+        // a server-initiated ExtendedDesktopSize, and rfbcast offers no client-side resizing,
+        // the one thing the extended form adds.
+        if (supports_desktop_size_) {
+            rfb::write_desktop_size_rect(w, static_cast<uint16_t>(width_),
+                                         static_cast<uint16_t>(height_));
+            ++count;
+        } else if (supports_ext_desktop_size_) {
             rfb::Screen s;
             s.w = static_cast<uint16_t>(width_);
             s.h = static_cast<uint16_t>(height_);
@@ -352,16 +369,18 @@ bool ViewerConnection::build_update() {
             rfb::write_extended_desktop_size_rect(w, 0, 0, static_cast<uint16_t>(width_),
                                                   static_cast<uint16_t>(height_), screens);
             ++count;
-        } else if (tell) {
-            rfb::write_desktop_size_rect(w, static_cast<uint16_t>(width_),
-                                         static_cast<uint16_t>(height_));
-            ++count;
         }
     }
     if (supports_cursor_ && cursor_generation_ != session_.cursor_generation() &&
         session_.cursor().width > 0 && session_.cursor().consistent()) {
         rfb::write_cursor_rect(w, session_.cursor(), *writer_);
         cursor_generation_ = session_.cursor_generation();
+        ++count;
+    }
+    // Tell a viewer it may send QEMU key events once the upstream has said it takes them.
+    if (supports_qemu_keys_ && !qemu_keys_announced_ && session_.upstream_supports_qemu_keys()) {
+        rfb::write_rect_header(w, rfb::Rect{}, rfb::encoding::kQemuExtendedKeyEvent);
+        qemu_keys_announced_ = true;
         ++count;
     }
     if (supports_desktop_name_ && name_generation_ != session_.name_generation()) {
@@ -422,6 +441,8 @@ bool ViewerConnection::build_update() {
     }
     update_requested_ = false;
     ++updates_sent_;
+    LOG_DEBUG("viewer-update", "viewer=%llu rects=%zu resize=%d size=%ux%u",
+              static_cast<unsigned long long>(id_), count, resizing ? 1 : 0, width_, height_);
     return true;
 }
 

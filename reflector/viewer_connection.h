@@ -81,7 +81,8 @@ class ViewerConnection final : public ConnectionOwner {
     int32_t preferred_encoding_ = 0;
     bool supports_copyrect_ = false, supports_desktop_size_ = false,
          supports_ext_desktop_size_ = false, supports_cursor_ = false,
-         supports_desktop_name_ = false, supports_last_rect_ = false;
+         supports_desktop_name_ = false, supports_last_rect_ = false, supports_qemu_keys_ = false;
+    bool qemu_keys_announced_ = false;
     rfb::EncodeTuning tuning_;
     rfb::EncodeProfile profile_;
     uint64_t profile_id_ = 0;

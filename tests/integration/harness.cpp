@@ -544,6 +544,32 @@ bool DisplayLease::acquire(const std::vector<int>& avoid) {
 
 XvncServer::XvncServer(const TempDir& dir, XvncOptions opt) : dir_(dir), opt_(std::move(opt)) {}
 
+std::vector<std::string> XvncServer::xvnc_args() const {
+    std::vector<std::string> args = {"Xvnc",
+                                     display_name(),
+                                     "-geometry",
+                                     std::to_string(opt_.width) + "x" + std::to_string(opt_.height),
+                                     "-depth",
+                                     "24",
+                                     "-rfbport",
+                                     std::to_string(port_),
+                                     "-localhost",
+                                     "-interface",
+                                     "127.0.0.1",
+                                     "-nolisten",
+                                     "tcp",
+                                     "-AlwaysShared",
+                                     "-BlacklistThreshold",
+                                     "100000",
+                                     "-SecurityTypes",
+                                     opt_.password.empty() ? "None" : "VncAuth"};
+    if (!opt_.password.empty()) {
+        args.push_back("-rfbauth");
+        args.push_back(vncauth_file_);
+    }
+    return args;
+}
+
 bool XvncServer::start(std::string* error) {
     if (!opt_.password.empty()) {
         plain_file_ = dir_.file("xvnc-password.txt");
@@ -564,29 +590,7 @@ bool XvncServer::start(std::string* error) {
         tried.push_back(lease_.number());
         port_ = free_tcp_port();
         log_ = dir_.file("xvnc-" + std::to_string(attempt) + ".log");
-        std::vector<std::string> args = {
-            "Xvnc",
-            display_name(),
-            "-geometry",
-            std::to_string(opt_.width) + "x" + std::to_string(opt_.height),
-            "-depth",
-            "24",
-            "-rfbport",
-            std::to_string(port_),
-            "-localhost",
-            "-interface",
-            "127.0.0.1",
-            "-nolisten",
-            "tcp",
-            "-AlwaysShared",
-            "-BlacklistThreshold",
-            "100000",
-            "-SecurityTypes",
-            opt_.password.empty() ? "None" : "VncAuth"};
-        if (!opt_.password.empty()) {
-            args.push_back("-rfbauth");
-            args.push_back(vncauth_file_);
-        }
+        std::vector<std::string> args = xvnc_args();
         std::string err;
         if (!proc_.start(args, log_, log_, &err)) {
             // A missing Xvnc must fail the test, not skip it: CI installs it.
@@ -610,19 +614,53 @@ bool XvncServer::start(std::string* error) {
     return false;
 }
 
+void XvncServer::kill_hard() {
+    proc_.signal(SIGKILL);
+    proc_.wait_for(milliseconds(5000));
+}
+
+bool XvncServer::restart(std::string* error, int width, int height) {
+    proc_.stop();
+    if (width > 0) opt_.width = width;
+    if (height > 0) opt_.height = height;
+    if (lease_.number() < 0 || port_ <= 0) {
+        if (error) *error = "restart() before a successful start()";
+        return false;
+    }
+    ++restarts_;
+    log_ = dir_.file("xvnc-restart-" + std::to_string(restarts_) + ".log");
+    // The port was just released by the killed server; Xvnc binds with SO_REUSEADDR, but give
+    // it a second try in case the kernel has not torn the old listener down yet.
+    std::string last_error;
+    for (int attempt = 0; attempt < 3; ++attempt) {
+        if (!proc_.start(xvnc_args(), log_, log_, error)) return false;
+        if (wait_for_rfb_greeting(port_, milliseconds(15000), &proc_)) return true;
+        last_error = "Xvnc did not come back on display " + display_name() + " port " +
+                     std::to_string(port_) + "; log:\n" + file_tail(log_);
+        proc_.stop();
+        sleep_ms(200);
+    }
+    if (error) *error = last_error;
+    return false;
+}
+
 // ---------------------------------------------------------------------------------------------
 
 Xdraw::Xdraw(const TempDir& dir, XdrawOptions opt) : dir_(dir), opt_(opt) {}
 
 bool Xdraw::start(const std::string& display, std::string* error) {
     keylog_ = dir_.file("keys.log");
+    copies_ = dir_.file("xdraw.copies");
+    ::unlink(copies_.c_str());
+    copies_done_ = 0;
     ready_ = dir_.file("xdraw.ready");
     log_ = dir_.file("xdraw.log");
     write_file(keylog_, "");
     ::unlink(ready_.c_str());
     std::vector<std::string> args = {
         xdraw_bin(), "--display", display,        "--seed", std::to_string(opt_.seed),
-        "--keylog",  keylog_,     "--ready-file", ready_};
+        "--keylog",  keylog_,     "--ready-file", ready_,   "--copies-file",
+        copies_};
     if (opt_.animate) args.push_back("--animate");
     if (!proc_.start(args, log_, log_, error)) return false;
     animating_ = opt_.animate;
@@ -652,6 +690,25 @@ bool Xdraw::toggle(bool want_animating, std::string* error) {
     }
     if (error) *error = "xdraw did not confirm '" + want + "'; log:\n" + file_tail(log_);
     return false;
+}
+
+bool Xdraw::copy_area(int steps, std::string* error) {
+    for (int i = 0; i < steps; ++i) {
+        proc_.signal(SIGUSR2);
+        ++copies_done_;
+        // One signal at a time: signals sent back to back may merge into one.
+        const std::string want = "copies " + std::to_string(copies_done_) + "\n";
+        auto deadline = Clock::now() + milliseconds(5000);
+        while (read_file(copies_) != want) {
+            if (Clock::now() >= deadline) {
+                if (error)
+                    *error = "xdraw did not confirm '" + want + "'; log:\n" + file_tail(log_);
+                return false;
+            }
+            sleep_ms(10);
+        }
+    }
+    return true;
 }
 
 bool Xdraw::freeze(std::string* error) {
@@ -713,6 +770,8 @@ bool Rfbcast::start(std::string* error) {
         }
         args.push_back("--log-level");
         args.push_back(opt_.log_level);
+        for (const auto& a : opt_.extra_args)
+            args.push_back(a);
         std::string err;
         if (!proc_.start(args, log_, log_, &err)) return fail(err);
         if (wait_for_rfb_greeting(port_, milliseconds(15000), &proc_)) return true;
@@ -768,6 +827,15 @@ bool start_lvc_viewer(const TempDir& dir, const LvcOptions& opt, const std::stri
         args.push_back("--count-updates-ms");
         args.push_back(std::to_string(opt.count_updates_ms));
     }
+    if (opt.hold_ms > 0) {
+        args.push_back("--hold-ms");
+        args.push_back(std::to_string(opt.hold_ms));
+    }
+    if (opt.print_cursor) args.push_back("--print-cursor");
+    if (opt.quality >= 0) {
+        args.push_back("--quality");
+        args.push_back(std::to_string(opt.quality));
+    }
     ::unlink(dir.file(tag + ".out").c_str());
     ::unlink(dir.file(tag + ".err").c_str());
     return proc.start(args, dir.file(tag + ".out"), dir.file(tag + ".err"), error);
@@ -787,6 +855,14 @@ ViewerResult finish_viewer(const TempDir& dir, const std::string& tag, Process& 
         r.encodings_seen = r.err.substr(
             at + key.size(), end == std::string::npos ? std::string::npos : end - at - key.size());
     }
+    const std::string ckey = "cursor: ";
+    at = r.err.rfind(ckey);
+    if (at != std::string::npos) {
+        size_t end = r.err.find('\n', at);
+        r.cursor =
+            r.err.substr(at + ckey.size(),
+                         end == std::string::npos ? std::string::npos : end - at - ckey.size());
+    }
     return r;
 }
 
@@ -799,7 +875,8 @@ ViewerResult run_lvc_viewer(const TempDir& dir, const LvcOptions& opt, const std
         r.err = error;
         return r;
     }
-    int budget = opt.timeout_ms + std::max(0, opt.count_updates_ms) + 10000;
+    int budget =
+        opt.timeout_ms + std::max(0, opt.count_updates_ms) + std::max(0, opt.hold_ms) + 10000;
     return finish_viewer(dir, tag, proc, milliseconds(budget));
 }
 

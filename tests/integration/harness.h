@@ -160,6 +160,13 @@ class XvncServer {
     // Starts Xvnc and waits for its RFB greeting; retries other displays/ports on collision.
     bool start(std::string* error);
     void stop() { proc_.stop(); }
+    // SIGKILL, as in a crash: the X lock file and socket stay behind.
+    void kill_hard();
+    // Starts Xvnc again on the same display and port (after stop() or kill_hard()), with a new
+    // geometry when width/height are > 0.
+    bool restart(std::string* error, int width = 0, int height = 0);
+    int width() const { return opt_.width; }
+    int height() const { return opt_.height; }
 
     int display() const { return lease_.number(); }
     std::string display_name() const { return ":" + std::to_string(lease_.number()); }
@@ -172,11 +179,14 @@ class XvncServer {
     std::string log_tail() const { return file_tail(log_); }
 
   private:
+    std::vector<std::string> xvnc_args() const;
+
     const TempDir& dir_;
     XvncOptions opt_;
     DisplayLease lease_;
     Process proc_;
     int port_ = 0;
+    int restarts_ = 0;
     std::string log_, plain_file_, vncauth_file_;
 };
 
@@ -194,6 +204,8 @@ class Xdraw {
     // Stops/starts the animation and waits until xdraw confirms (its last frame is drawn).
     bool freeze(std::string* error);
     bool unfreeze(std::string* error);
+    // Scrolls the top band `steps` times with XCopyArea (see xdraw) and waits until done.
+    bool copy_area(int steps, std::string* error);
     const std::string& keylog() const { return keylog_; }
     Process& process() { return proc_; }
     std::string log_tail() const { return file_tail(log_); }
@@ -204,9 +216,10 @@ class Xdraw {
     const TempDir& dir_;
     XdrawOptions opt_;
     Process proc_;
-    std::string keylog_, ready_, log_;
+    std::string keylog_, ready_, log_, copies_;
     bool animating_ = false;
     int toggles_ = 0;
+    int copies_done_ = 0;
 };
 
 struct RfbcastOptions {
@@ -216,6 +229,7 @@ struct RfbcastOptions {
     std::string password;           // full-control viewers; empty: no viewer auth
     std::string viewonly_password;  // view-only viewers
     std::string log_level = "debug";
+    std::vector<std::string> extra_args;  // appended to the command line
 };
 
 // The rfbcast binary (RFBCAST_BIN) with the command line of the issue.
@@ -227,6 +241,7 @@ class Rfbcast {
     bool running() { return proc_.running(); }
     Process& process() { return proc_; }
     std::string log_tail() const { return file_tail(log_, 4000); }
+    std::string log() const { return read_file(log_); }
     const std::string& password_file() const { return password_file_; }
     const std::string& viewonly_password_file() const { return viewonly_file_; }
 
@@ -245,6 +260,7 @@ struct ViewerResult {
     std::optional<int> exit_code;  // nullopt: killed after the harness's own timeout
     std::string out, err;
     std::string encodings_seen;  // from lvc_viewer's "encodings-seen:" line
+    std::string cursor;          // from lvc_viewer's "cursor:" line (--print-cursor)
     std::string describe() const;
     bool ok() const { return exit_code && *exit_code == 0; }
 };
@@ -259,6 +275,9 @@ struct LvcOptions {
     int timeout_ms = 15000;
     long send_key = -1;
     int count_updates_ms = -1;
+    int quality = -1;  // >= 0: ask for JPEG at this quality level (lossy)
+    int hold_ms = -1;  // hold mode: stay connected this long (or until SIGUSR1), then grab
+    bool print_cursor = false;
 };
 
 // Starts tests/tools/lvc_viewer; `tag` names its log files in `dir`.

@@ -2,13 +2,20 @@
 //
 //   lvc_viewer --host 127.0.0.1 --port P [--encodings "zrle"] [--bpp 32|16]
 //              [--password-file F] [--out F.ppm] [--settle-ms 700] [--timeout-ms 15000]
-//              [--send-key KEYSYM] [--count-updates-ms MS] [--verbose]
+//              [--send-key KEYSYM] [--count-updates-ms MS] [--hold-ms MS] [--print-cursor]
+//              [--quality 0-9] [--verbose]
 //
 // Grab mode (default): waits for the first complete FramebufferUpdate, keeps requesting until no
 // update has arrived for settle-ms, then writes the framebuffer as a binary PPM.
 // Key mode (--send-key): after the first update sends KeyEvent down and up, lingers briefly.
 // Count mode (--count-updates-ms): prints the number of FramebufferUpdates received in MS ms
 // on stdout, and "last-update-ms: T" (time of the last one since the count started) on stderr.
+// Hold mode (--hold-ms): stays connected for MS ms (or until SIGUSR1), then settles and writes
+// the framebuffer as in grab mode; losing the connection at any point exits 3. It prints
+// "hold-updates: N size: WxH" on stderr.
+// --print-cursor: prints "cursor: WxH hot=X,Y mask-hash=H count=N" on stderr for the last cursor
+// shape received (H hashes the mask and the masked pixels, so two servers sending the same
+// shape as Cursor or XCursor print the same line), or "cursor: none".
 // Every mode prints "encodings-seen: ..." on stderr: the encodings of the pixel rectangles that
 // really arrived, because servers quietly fall back to Raw.
 //
@@ -43,6 +50,9 @@ struct Options {
     int timeout_ms = 15000;
     long send_key = -1;
     int count_ms = -1;
+    int hold_ms = -1;
+    int quality = -1;
+    bool print_cursor = false;
     bool verbose = false;
 };
 
@@ -50,7 +60,8 @@ struct Options {
     std::fprintf(stderr,
                  "lvc_viewer: %s\nusage: lvc_viewer --host H --port P [--encodings E] "
                  "[--bpp 32|16] [--password-file F] [--out F.ppm] [--settle-ms N] "
-                 "[--timeout-ms N] [--send-key KEYSYM] [--count-updates-ms N] [--verbose]\n",
+                 "[--timeout-ms N] [--send-key KEYSYM] [--count-updates-ms N] [--hold-ms N] "
+                 "[--print-cursor] [--verbose]\n",
                  why.c_str());
     std::exit(1);
 }
@@ -70,6 +81,10 @@ Options parse(int argc, char** argv) {
         std::string a = argv[i];
         if (a == "--verbose") {
             o.verbose = true;
+            continue;
+        }
+        if (a == "--print-cursor") {
+            o.print_cursor = true;
             continue;
         }
         if (i + 1 >= argc) usage("missing value for " + a);
@@ -93,6 +108,10 @@ Options parse(int argc, char** argv) {
             o.timeout_ms = static_cast<int>(parse_number(a, v, 1, 3600000));
         } else if (a == "--send-key") {
             o.send_key = parse_number(a, v, 0, 0x7fffffff);
+        } else if (a == "--quality") {
+            o.quality = static_cast<int>(parse_number(a, v, 0, 9));
+        } else if (a == "--hold-ms") {
+            o.hold_ms = static_cast<int>(parse_number(a, v, 1, 3600000));
         } else if (a == "--count-updates-ms") {
             o.count_ms = static_cast<int>(parse_number(a, v, 1, 3600000));
         } else {
@@ -118,7 +137,15 @@ struct State {
     // The last bytes libvncclient read, when that read was exactly one rectangle header.
     uint8_t last_header[12] = {};
     bool last_read_was_header = false;
+    int cursors = 0;
+    std::string cursor_line = "none";
 } g;
+
+volatile sig_atomic_t g_end_hold = 0;
+
+void on_usr1(int) {
+    g_end_hold = 1;
+}
 
 void quiet_log(const char* format, ...) {
     if (!g.verbose) return;
@@ -201,6 +228,30 @@ void on_finished_update(rfbClient*) {
     g.last_update = Clock::now();
 }
 
+// FNV-1a over the mask and the pixels it shows: the hidden pixels of a shape are arbitrary
+// (XCursor sends none, Cursor sends whatever the server had), so they are left out.
+void on_cursor_shape(rfbClient* c, int xhot, int yhot, int width, int height, int bpp) {
+    ++g.cursors;
+    uint64_t h = 1469598103934665603ull;
+    auto mix = [&h](uint8_t b) {
+        h ^= b;
+        h *= 1099511628211ull;
+    };
+    if (c->rcSource && c->rcMask && width > 0 && height > 0 && bpp > 0) {
+        const size_t n = size_t(width) * size_t(height);
+        for (size_t i = 0; i < n; ++i) {
+            const bool shown = c->rcMask[i] != 0;
+            mix(shown ? 1 : 0);
+            for (int b = 0; b < bpp && shown; ++b)
+                mix(c->rcSource[i * size_t(bpp) + size_t(b)]);
+        }
+    }
+    char line[160];
+    std::snprintf(line, sizeof line, "%dx%d hot=%d,%d mask-hash=%016llx", width, height, xhot, yhot,
+                  static_cast<unsigned long long>(h));
+    g.cursor_line = line;
+}
+
 char* get_password(rfbClient*) {
     return strdup(g.password.c_str());
 }
@@ -256,7 +307,11 @@ bool write_ppm(rfbClient* c, const std::string& path) {
     return static_cast<bool>(out);
 }
 
+bool g_print_cursor = false;
+
 int finish(int code) {
+    if (g_print_cursor)
+        std::fprintf(stderr, "cursor: %s count=%d\n", g.cursor_line.c_str(), g.cursors);
     std::fprintf(stderr, "encodings-seen: %s\n", encodings_seen().c_str());
     return code;
 }
@@ -281,12 +336,15 @@ extern "C" rfbBool ReadFromRFBServer(rfbClient* client, char* out, unsigned int 
 int main(int argc, char** argv) {
     Options opt = parse(argc, argv);
     g.verbose = opt.verbose;
+    g_print_cursor = opt.print_cursor;
     if (!opt.password_file.empty()) g.password = read_first_line(opt.password_file);
 
     // Backstop for anything that blocks inside libvncclient past our own deadlines.
     signal(SIGALRM, on_alarm);
     signal(SIGPIPE, SIG_IGN);
-    int budget_ms = opt.timeout_ms + (opt.count_ms > 0 ? opt.count_ms : 0) + 5000;
+    signal(SIGUSR1, on_usr1);
+    int budget_ms = opt.timeout_ms + (opt.count_ms > 0 ? opt.count_ms : 0) +
+                    (opt.hold_ms > 0 ? opt.hold_ms : 0) + 5000;
     alarm(static_cast<unsigned>(budget_ms / 1000 + 1));
 
     rfbClientLog = quiet_log;
@@ -309,7 +367,9 @@ int main(int argc, char** argv) {
     }
     c->appData.encodingsString = opt.encodings.c_str();
     c->appData.useRemoteCursor = TRUE;
-    c->appData.enableJPEG = FALSE;
+    // Lossless unless asked: --quality N sends the JPEG quality pseudo-encoding N.
+    c->appData.enableJPEG = opt.quality >= 0 ? TRUE : FALSE;
+    if (opt.quality >= 0) c->appData.qualityLevel = opt.quality;
     c->appData.shareDesktop = TRUE;
     c->canHandleNewFBSize = TRUE;
     c->serverHost = strdup(opt.host.c_str());
@@ -319,6 +379,7 @@ int main(int argc, char** argv) {
     c->GetPassword = get_password;
     c->FinishedFrameBufferUpdate = on_finished_update;
     c->SoftCursorLockArea = on_lock_area;
+    if (opt.print_cursor) c->GotCursorShape = on_cursor_shape;
 
     const Clock::time_point start = Clock::now();
     int ac = 1;
@@ -332,11 +393,14 @@ int main(int argc, char** argv) {
     }
 
     const Clock::time_point connected = Clock::now();
+    Clock::time_point hold_end = start;
     bool key_sent = false;
     Clock::time_point key_time{};
     int code = -1;
     while (code < 0) {
         int n = WaitForMessage(c, 50000);
+        // SIGUSR1 (end of hold) interrupts the wait; that is not a lost connection.
+        if (n < 0 && errno == EINTR) continue;
         if (n < 0) {
             std::fprintf(stderr, "lvc_viewer: connection lost\n");
             code = 3;
@@ -361,7 +425,17 @@ int main(int argc, char** argv) {
             }
             continue;
         }
-        if (ms_since(start) > opt.timeout_ms) {
+        if (opt.hold_ms > 0) {
+            // The timeout applies after the hold: until then only a lost connection ends it.
+            if (g_end_hold || ms_since(connected) >= opt.hold_ms) {
+                std::fprintf(stderr, "hold-updates: %d size: %dx%d\n", g.updates, c->width,
+                             c->height);
+                opt.hold_ms = -1;
+                hold_end = Clock::now();
+            }
+            continue;
+        }
+        if (ms_since(hold_end) > opt.timeout_ms) {
             std::fprintf(stderr, "lvc_viewer: timeout after %d updates\n", g.updates);
             code = 4;
             break;
@@ -383,7 +457,7 @@ int main(int argc, char** argv) {
             }
             continue;
         }
-        if (ms_since(g.last_update) >= opt.settle_ms) {
+        if (ms_since(g.last_update) >= opt.settle_ms && ms_since(hold_end) >= opt.settle_ms) {
             if (!opt.out.empty() && !write_ppm(c, opt.out)) {
                 std::fprintf(stderr, "lvc_viewer: cannot write %s\n", opt.out.c_str());
                 code = 5;

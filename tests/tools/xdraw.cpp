@@ -2,6 +2,7 @@
 // compared pixel for pixel, and logs the keys the display receives.
 //
 //   xdraw --display :N [--seed S] [--keylog FILE] [--animate] [--ready-file F]
+//         [--copies-file F]
 //
 // The whole picture is rendered client-side into an XImage and put with XPutImage, so every
 // pixel is defined by the seed alone (no fonts, no server-side rasterisation differences).
@@ -9,6 +10,8 @@
 // ever paints a cursor into a grab. SIGUSR1 toggles the animation; the ready file is rewritten
 // after each toggle ("frozen N" / "animating N") once the X server has processed the last frame,
 // so a test can freeze the picture and know when it is still.
+// SIGUSR2 scrolls the top band up with XCopyArea (so VNC servers send CopyRect) and paints the
+// strip it uncovers; the copies file then reads "copies N" once the X server has done the N-th.
 #include <X11/Xlib.h>
 #include <X11/Xutil.h>
 #include <X11/keysym.h>
@@ -31,6 +34,7 @@ namespace {
 
 volatile sig_atomic_t g_quit = 0;
 volatile sig_atomic_t g_toggles = 0;
+volatile sig_atomic_t g_copies = 0;
 
 void on_term(int) {
     g_quit = 1;
@@ -38,19 +42,23 @@ void on_term(int) {
 void on_usr1(int) {
     g_toggles = g_toggles + 1;
 }
+void on_usr2(int) {
+    g_copies = g_copies + 1;
+}
 
 struct Options {
     std::string display;
     uint64_t seed = 1;
     std::string keylog;
     std::string ready_file;
+    std::string copies_file;
     bool animate = false;
 };
 
 [[noreturn]] void usage(const char* why) {
     std::fprintf(stderr,
                  "xdraw: %s\nusage: xdraw --display :N [--seed S] [--keylog FILE] [--animate] "
-                 "[--ready-file F]\n",
+                 "[--ready-file F] [--copies-file F]\n",
                  why);
     std::exit(2);
 }
@@ -74,6 +82,8 @@ Options parse(int argc, char** argv) {
             o.keylog = value();
         } else if (a == "--ready-file") {
             o.ready_file = value();
+        } else if (a == "--copies-file") {
+            o.copies_file = value();
         } else if (a == "--animate") {
             o.animate = true;
         } else {
@@ -258,6 +268,27 @@ int on_io_error(Display*) {
     std::_Exit(0);
 }
 
+// One scroll step of the top band (the solid blocks): the band moves up by kScrollStep rows
+// and the uncovered strip gets new blocks that depend only on the seed and the step number.
+constexpr int kScrollStep = 16;
+
+void scroll_band(Canvas& c, Output& s, uint64_t seed, int step) {
+    const int band_h = c.h / 4;
+    if (band_h <= kScrollStep) return;
+    const int moved = band_h - kScrollStep;
+    std::memmove(&c.px[0], &c.px[size_t(kScrollStep) * c.w],
+                 size_t(moved) * c.w * sizeof(uint32_t));
+    Rng rng{(seed + 0x51u) * 0x9e3779b97f4a7c15ull + static_cast<uint64_t>(step)};
+    for (int x = 0; x < c.w;) {
+        int bw = 20 + static_cast<int>(rng.below(90));
+        c.fill(x, moved, bw, kScrollStep, rng.rgb());
+        x += bw;
+    }
+    XCopyArea(s.dpy, s.win, s.win, s.gc, 0, kScrollStep, c.w, moved, 0, 0);
+    s.upload(c, 0, moved, c.w, kScrollStep);
+    s.put(0, moved, c.w, kScrollStep);
+}
+
 void write_ready(const std::string& path, const char* state, int n) {
     if (path.empty()) return;
     std::string tmp = path + ".tmp";
@@ -292,6 +323,8 @@ int main(int argc, char** argv) {
     sigaction(SIGINT, &sa, nullptr);
     sa.sa_handler = on_usr1;
     sigaction(SIGUSR1, &sa, nullptr);
+    sa.sa_handler = on_usr2;
+    sigaction(SIGUSR2, &sa, nullptr);
 
     FILE* keylog = nullptr;
     if (!opt.keylog.empty()) {
@@ -377,6 +410,7 @@ int main(int argc, char** argv) {
 
     bool animating = opt.animate;
     int toggles_seen = 0;
+    int copies_done = 0;
     const auto period = std::chrono::milliseconds(100);
     auto next_tick = std::chrono::steady_clock::now() + period;
     const int xfd = ConnectionNumber(s.dpy);
@@ -401,6 +435,16 @@ int main(int argc, char** argv) {
             toggles_seen = toggles;
             XSync(s.dpy, False);
             write_ready(opt.ready_file, animating ? "animating" : "frozen", toggles_seen);
+        }
+        while (copies_done < g_copies) {
+            ++copies_done;
+            scroll_band(canvas, s, opt.seed, copies_done);
+            // Let the server see each copy separately: one merged region is often sent as pixels.
+            XSync(s.dpy, False);
+            std::this_thread::sleep_for(std::chrono::milliseconds(30));
+            if (copies_done == g_copies) {
+                write_ready(opt.copies_file, "copies", copies_done);
+            }
         }
         auto now = std::chrono::steady_clock::now();
         if (animating && now >= next_tick) {

@@ -36,6 +36,12 @@ class FakeUpstream : public UpstreamLink {
     void send_pointer(uint8_t, uint16_t, uint16_t) override { ++pointer_events; }
     void send_cut_text(const std::string& t) override { cut_texts.push_back(t); }
     std::string describe() const override { return "fake"; }
+    bool supports_qemu_keys() const override { return qemu; }
+    void send_qemu_key(bool down, uint32_t keysym, uint32_t keycode) override {
+        if (down) qemu_keys.push_back({keysym, keycode});
+    }
+    bool qemu = false;
+    std::vector<std::pair<uint32_t, uint32_t>> qemu_keys;
     std::vector<uint32_t> keys;
     std::vector<std::string> cut_texts;
     int pointer_events = 0;
@@ -84,6 +90,8 @@ class TestViewer : public rfb::ServerMessageSink {
     void on_copy(const rfb::Rect&, uint32_t, uint32_t) override { ++copies; }
     void on_cursor(const rfb::CursorImage& c) override { cursors.push_back(c); }
     void on_bell() override { ++bells; }
+    void on_qemu_extended_key_events() override { qemu_announced = true; }
+    bool qemu_announced = false;
     void on_cut_text(const std::string& t) override { cut_texts.push_back(t); }
     int copies = 0, bells = 0;
     std::vector<rfb::CursorImage> cursors;
@@ -457,6 +465,20 @@ TEST_F(ViewerPipeline, CursorBellAndClipboardReachViewers) {
         EXPECT_EQ(got.pixels[i], r.unpack(w.pack(cursor.pixels[i]))) << "pixel " << i;
     EXPECT_TRUE(without->cursors.empty()) << "a viewer that did not ask gets no cursor";
     EXPECT_EQ(without->cut_texts.back(), "hello from the desktop");
+}
+
+TEST_F(ViewerPipeline, QemuKeyEventsPassThroughWithTheirKeycodes) {
+    upstream_.qemu = true;
+    make_session();
+    auto v = connect();
+    ASSERT_TRUE(run_until([&] { return v->ready(); }));
+    v->setup(rfb::PixelFormat::canonical(),
+             {rfb::encoding::kZRLE, rfb::encoding::kQemuExtendedKeyEvent});
+    ASSERT_TRUE(run_until([&] { return v->updates >= 1; }));
+    EXPECT_TRUE(v->qemu_announced) << "the viewer must be told it may send QEMU key events";
+    v->send(rfb::QemuKeyEventMsg{true, 0x61, 0x1e});
+    ASSERT_TRUE(run_until([&] { return !upstream_.qemu_keys.empty(); }));
+    EXPECT_EQ(upstream_.qemu_keys[0], (std::pair<uint32_t, uint32_t>{0x61, 0x1e}));
 }
 
 }  // namespace

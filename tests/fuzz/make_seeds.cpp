@@ -1,0 +1,635 @@
+// Writes the seed corpora of the fuzz targets: valid messages built with codec's writers and
+// encoders (and, where codec has no encoder, bodies built by hand from rfbproto.rst), prefixed
+// with the parameter bytes each target reads first, so fuzzing starts from real structure.
+//
+//   fuzz_make_seeds <dir>     writes <dir>/<target>/<seed name> for every target
+#include <turbojpeg.h>
+#include <zlib.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "codec/byte_writer.h"
+#include "codec/client_messages.h"
+#include "codec/encoder.h"
+#include "codec/framebuffer.h"
+#include "codec/pixel_converter.h"
+#include "codec/rect_framing.h"
+#include "codec/rfb_constants.h"
+#include "codec/server_messages.h"
+#include "codec/vnc_auth.h"
+#include "codec/zrle_encoder.h"
+#include "tests/fuzz/fuzz_support.h"
+
+namespace {
+
+using Bytes = std::vector<uint8_t>;
+namespace fs = std::filesystem;
+
+fs::path g_root;
+bool g_ok = true;
+
+void save(const std::string& target, const std::string& name, const Bytes& data) {
+    const fs::path dir = g_root / target;
+    fs::create_directories(dir);
+    std::ofstream out(dir / name, std::ios::binary | std::ios::trunc);
+    out.write(reinterpret_cast<const char*>(data.data()),
+              static_cast<std::streamsize>(data.size()));
+    if (!out) {
+        std::fprintf(stderr, "cannot write %s/%s\n", target.c_str(), name.c_str());
+        g_ok = false;
+    }
+}
+
+void append(Bytes& to, const Bytes& from) {
+    to.insert(to.end(), from.begin(), from.end());
+}
+
+// Picture content with flat areas, edges, a gradient and noise, so every encoder picks
+// several of its tile forms.
+rfb::Framebuffer picture(uint32_t w, uint32_t h) {
+    rfb::Framebuffer fb(w, h);
+    uint32_t noise = 12345;
+    for (uint32_t y = 0; y < h; ++y) {
+        uint32_t* row = fb.row(y);
+        for (uint32_t x = 0; x < w; ++x) {
+            uint32_t v = 0;
+            if (y < h / 3) {
+                v = x < w / 2 ? 0x2060a0u : 0xf0f0f0u;
+                if (x % 7 == 3 && y % 5 == 1) v = 0x000000;
+            } else if (y + 2 < h) {
+                v = ((x * 255 / w) << 16) | ((y * 255 / h) << 8) | 0x40;
+            } else {  // noise only in the last rows: seeds stay small
+                noise = noise * 1103515245u + 12345u;
+                v = (noise >> 8) & 0xffffffu;
+            }
+            row[x] = v;
+        }
+    }
+    return fb;
+}
+
+// ---- decoders (decoder_harness.h layout) ----------------------------------------------------
+
+Bytes decoder_params(uint8_t format, uint32_t fw, uint32_t fh, const rfb::Rect& r,
+                     uint8_t chunks = 1) {
+    const uint8_t flags = static_cast<uint8_t>(((chunks - 1) & 3) << 1);
+    return Bytes{format,
+                 static_cast<uint8_t>(fw - 1),
+                 static_cast<uint8_t>(fh - 1),
+                 static_cast<uint8_t>(r.x),
+                 static_cast<uint8_t>(r.w),
+                 static_cast<uint8_t>(r.y),
+                 static_cast<uint8_t>(r.h),
+                 flags,
+                 0x5a,
+                 0xc3};
+}
+
+void pixel(Bytes& out, const rfb::PixelWriter& px, uint32_t rgb) {
+    uint8_t b[4];
+    px.store(px.pack(rgb), b);
+    out.insert(out.end(), b, b + px.bytes_per_pixel());
+}
+
+void encoder_seeds(const std::string& target, int32_t encoding) {
+    const rfb::Framebuffer fb = picture(24, 20);
+    const rfb::Rect r{3, 2, 18, 14};
+    for (uint8_t fmt : {0, 3, 5, 8}) {
+        rfb::PixelWriter px(rfb::fuzz::wire_format(fmt));
+        auto enc = rfb::make_encoder(encoding);
+        Bytes body;
+        if (!enc->encode(fb, r, px, {}, body)) {
+            std::fprintf(stderr, "%s: encode failed for format %d\n", target.c_str(), fmt);
+            g_ok = false;
+            continue;
+        }
+        Bytes seed = decoder_params(fmt, 24, 20, r, fmt % 3 + 1);
+        append(seed, body);
+        save(target, "fmt" + std::to_string(fmt), seed);
+    }
+}
+
+void zrle_seeds() {
+    const rfb::Framebuffer fb = picture(80, 24);
+    for (uint8_t fmt : {0, 3, 8}) {
+        rfb::PixelWriter px(rfb::fuzz::wire_format(fmt));
+        rfb::ZrleEncoder enc;
+        // Two rectangles on one stream: the first carries the zlib header, the second does not.
+        const rfb::Rect r{1, 1, 70, 20};  // two tiles across, the second partial
+        Bytes seed = decoder_params(fmt, 80, 24, r, fmt % 4 + 1);
+        rfb::ViewerStreamState state;
+        for (int i = 0; i < 2; ++i) {
+            Bytes body, framed;
+            enc.encode(fb, r, px, {}, body);
+            rfb::ByteWriter w(framed);
+            rfb::write_rect_prefix(w, r, rfb::encoding::kZRLE, body.size(), state);
+            framed.erase(framed.begin(), framed.begin() + rfb::kRectHeaderSize);
+            append(seed, framed);
+            append(seed, body);
+        }
+        save("zrle_decoder", "fmt" + std::to_string(fmt), seed);
+    }
+}
+
+void copyrect_seeds() {
+    save("copyrect_decoder", "overlap", [] {
+        Bytes s = decoder_params(0, 32, 32, rfb::Rect{4, 4, 20, 20});
+        append(s, {0, 8, 0, 2});
+        return s;
+    }());
+    save("copyrect_decoder", "chunked", [] {
+        Bytes s = decoder_params(3, 64, 20, rfb::Rect{0, 0, 30, 10}, 3);
+        append(s, {0, 33, 0, 9, 0, 30, 0, 10});  // two rectangles
+        return s;
+    }());
+}
+
+// RRE (2) and CoRRE (4): subrectangle count, background, then (pixel, x, y, w, h).
+void rre_seeds(const std::string& target, bool compact) {
+    for (uint8_t fmt : {0, 3, 5, 6}) {
+        rfb::PixelWriter px(rfb::fuzz::wire_format(fmt == 6 ? 5 : fmt));
+        const rfb::Rect r{2, 3, 30, 20};
+        Bytes s = decoder_params(fmt, 40, 30, r, fmt % 3 + 1);
+        const uint32_t sub[][5] = {
+            {0xff0000, 0, 0, 5, 5}, {0x00ff00, 10, 2, 20, 3}, {0x0000ff, 29, 19, 1, 1}};
+        rfb::ByteWriter w(s);
+        w.u32(3);
+        pixel(s, px, 0x808080);
+        for (const auto& sr : sub) {
+            pixel(s, px, sr[0]);
+            for (int i = 1; i < 5; ++i)
+                compact ? w.u8(static_cast<uint8_t>(sr[i])) : w.u16(static_cast<uint16_t>(sr[i]));
+        }
+        save(target, "fmt" + std::to_string(fmt), s);
+    }
+}
+
+Bytes zlib_compress(z_stream& z, const Bytes& in) {
+    Bytes out(deflateBound(&z, in.size()) + 64);
+    z.next_in = const_cast<Bytef*>(in.data());
+    z.avail_in = static_cast<uInt>(in.size());
+    z.next_out = out.data();
+    z.avail_out = static_cast<uInt>(out.size());
+    deflate(&z, Z_SYNC_FLUSH);
+    out.resize(out.size() - z.avail_out);
+    return out;
+}
+
+void zlib_seeds() {
+    const rfb::Framebuffer fb = picture(40, 30);
+    for (uint8_t fmt : {0, 3, 5}) {
+        rfb::PixelWriter px(rfb::fuzz::wire_format(fmt));
+        z_stream z{};
+        deflateInit(&z, 6);
+        const rfb::Rect r{0, 5, 40, 20};
+        Bytes s = decoder_params(fmt, 40, 30, r, fmt % 3 + 2);
+        for (int i = 0; i < 2; ++i) {  // two rectangles on one zlib stream
+            Bytes raw;
+            auto enc = rfb::make_encoder(rfb::encoding::kRaw);
+            enc->encode(fb, r, px, {}, raw);
+            const Bytes z_data = zlib_compress(z, raw);
+            rfb::ByteWriter w(s);
+            w.u32(static_cast<uint32_t>(z_data.size()));
+            append(s, z_data);
+        }
+        deflateEnd(&z);
+        save("zlib_decoder", "fmt" + std::to_string(fmt), s);
+    }
+}
+
+// TRLE (15): 16x16 tiles of uncompressed ZRLE-style tile data, one of each subencoding.
+void trle_seeds() {
+    for (uint8_t fmt : {0, 3, 8}) {
+        const rfb::PixelFormat pf = rfb::fuzz::wire_format(fmt);
+        rfb::PixelWriter px(pf);
+        const rfb::ZrleCPixel cp = rfb::zrle_cpixel(pf);
+        auto cpixel = [&](Bytes& out, uint32_t rgb) {
+            uint8_t b[4];
+            px.store(px.pack(rgb), b);
+            out.insert(out.end(), b + cp.offset, b + cp.offset + cp.size);
+        };
+        const rfb::Rect r{0, 0, 40, 20};  // tiles: 16x16 16x16 8x16 / 16x4 16x4 8x4
+        Bytes s = decoder_params(fmt, 40, 20, r, fmt % 3 + 1);
+        // 1: solid
+        s.push_back(1);
+        cpixel(s, 0x336699);
+        // 2: two-colour packed palette, 1 bit per pixel, rows padded to bytes
+        s.push_back(2);
+        cpixel(s, 0x000000);
+        cpixel(s, 0xffffff);
+        for (int y = 0; y < 16; ++y) {
+            s.push_back(0xa5);
+            s.push_back(0x0f);
+        }
+        // 0: raw CPIXELs (8x16)
+        s.push_back(0);
+        for (int i = 0; i < 8 * 16; ++i)
+            cpixel(s, static_cast<uint32_t>(i * 0x010203));
+        // 128: plain RLE, two runs covering 16x4 = 64 pixels (run length - 1, 255s first)
+        s.push_back(128);
+        cpixel(s, 0xff0000);
+        s.push_back(39);
+        cpixel(s, 0x00ff00);
+        s.push_back(23);
+        // 130: palette RLE with two colours: index with bit 7 set is a run
+        s.push_back(130);
+        cpixel(s, 0x101010);
+        cpixel(s, 0xe0e0e0);
+        s.push_back(0x80);
+        s.push_back(30);  // 31 of colour 0
+        s.push_back(1);   // one of colour 1
+        s.push_back(0x81);
+        s.push_back(31);  // 32 of colour 1
+        // 127: reuse the last palette, packed (8x4, 1 bit per pixel)
+        s.push_back(127);
+        for (int y = 0; y < 4; ++y)
+            s.push_back(0x3c);
+        save("trle_decoder", "fmt" + std::to_string(fmt), s);
+    }
+}
+
+// Tight (7).
+void compact_length(Bytes& out, size_t n) {
+    out.push_back(static_cast<uint8_t>((n & 0x7f) | (n > 0x7f ? 0x80 : 0)));
+    if (n > 0x7f) {
+        out.push_back(static_cast<uint8_t>(((n >> 7) & 0x7f) | (n > 0x3fff ? 0x80 : 0)));
+        if (n > 0x3fff) out.push_back(static_cast<uint8_t>(n >> 14));
+    }
+}
+
+Bytes make_jpeg(uint32_t w, uint32_t h) {
+    Bytes rgb(size_t{w} * h * 3);
+    for (size_t i = 0; i < rgb.size(); ++i)
+        rgb[i] = static_cast<uint8_t>(i * 7);
+    tjhandle tj = tjInitCompress();
+    unsigned char* jpeg = nullptr;
+    unsigned long size = 0;
+    Bytes out;
+    if (tj && tjCompress2(tj, rgb.data(), static_cast<int>(w), 0, static_cast<int>(h), TJPF_RGB,
+                          &jpeg, &size, TJSAMP_420, 50, 0) == 0)
+        out.assign(jpeg, jpeg + size);
+    else
+        g_ok = false;
+    tjFree(jpeg);
+    if (tj) tjDestroy(tj);
+    return out;
+}
+
+void tight_seeds() {
+    const rfb::Rect r{2, 2, 16, 8};
+    // TPIXELs are R, G, B for format 0; a PIXEL for format 3 (RGB565).
+    for (uint8_t fmt : {0, 3}) {
+        rfb::PixelWriter px(rfb::fuzz::wire_format(fmt));
+        auto tpixel = [&](Bytes& out, uint32_t rgb) {
+            if (fmt == 0) {
+                out.push_back(static_cast<uint8_t>(rgb >> 16));
+                out.push_back(static_cast<uint8_t>(rgb >> 8));
+                out.push_back(static_cast<uint8_t>(rgb));
+            } else {
+                pixel(out, px, rgb);
+            }
+        };
+        const std::string suffix = "_fmt" + std::to_string(fmt);
+        z_stream z[4]{};
+        for (auto& s : z)
+            deflateInit(&s, 6);
+
+        Bytes fill = decoder_params(fmt, 24, 12, r);
+        fill.push_back(0x80);
+        tpixel(fill, 0x4080c0);
+        save("tight_decoder", "fill" + suffix, fill);
+
+        // Basic, copy filter, below 12 bytes: sent uncompressed (2x1 rectangle).
+        Bytes small = decoder_params(fmt, 24, 12, rfb::Rect{0, 0, 2, 1});
+        small.push_back(0x00);
+        tpixel(small, 0x102030);
+        tpixel(small, 0x405060);
+        save("tight_decoder", "basic_small" + suffix, small);
+
+        // Basic copy on stream 1 (resetting it), then palette on stream 2, then gradient on
+        // stream 3 (explicit filters), all on one decoder.
+        Bytes seq = decoder_params(fmt, 24, 12, r, fmt == 0 ? 2 : 4);
+        {
+            Bytes rows;
+            for (uint32_t i = 0; i < r.w * r.h; ++i)
+                tpixel(rows, i * 0x030507);
+            const Bytes zd = zlib_compress(z[1], rows);
+            seq.push_back(0x12);
+            compact_length(seq, zd.size());
+            append(seq, zd);
+        }
+        {
+            seq.push_back(0x60);  // explicit filter, stream 2
+            seq.push_back(1);     // palette
+            seq.push_back(1);     // two colours
+            tpixel(seq, 0x000000);
+            tpixel(seq, 0xffffff);
+            Bytes idx;
+            for (uint32_t y = 0; y < r.h; ++y) {
+                idx.push_back(static_cast<uint8_t>(0xf0 >> (y % 4)));
+                idx.push_back(0x5a);
+            }
+            const Bytes zd = zlib_compress(z[2], idx);
+            compact_length(seq, zd.size());
+            append(seq, zd);
+        }
+        if (fmt == 0) {           // the gradient filter needs 16 or 32 bpp true colour
+            seq.push_back(0x70);  // explicit filter, stream 3
+            seq.push_back(2);     // gradient
+            Bytes rows;
+            for (uint32_t i = 0; i < r.w * r.h; ++i)
+                tpixel(rows, 0x010101);
+            const Bytes zd = zlib_compress(z[3], rows);
+            compact_length(seq, zd.size());
+            append(seq, zd);
+        }
+        save("tight_decoder", "basic_filters" + suffix, seq);
+
+        Bytes pal = decoder_params(fmt, 24, 12, r);
+        {
+            pal.push_back(0x40);  // explicit filter, stream 0
+            pal.push_back(1);
+            pal.push_back(4);  // five colours: one byte per pixel
+            for (uint32_t c : {0x000000u, 0xff0000u, 0x00ff00u, 0x0000ffu, 0xffffffu})
+                tpixel(pal, c);
+            Bytes idx;
+            for (uint32_t i = 0; i < r.w * r.h; ++i)
+                idx.push_back(static_cast<uint8_t>(i % 5));
+            const Bytes zd = zlib_compress(z[0], idx);
+            compact_length(pal, zd.size());
+            append(pal, zd);
+        }
+        save("tight_decoder", "palette5" + suffix, pal);
+        for (auto& s : z)
+            deflateEnd(&s);
+    }
+
+    Bytes jpeg = decoder_params(0, 24, 12, r, 2);
+    const Bytes j = make_jpeg(r.w, r.h);
+    jpeg.push_back(0x90);
+    compact_length(jpeg, j.size());
+    append(jpeg, j);
+    save("tight_decoder", "jpeg", jpeg);
+}
+
+// ---- server_message_reader ------------------------------------------------------------------
+
+Bytes reader_params(uint8_t format, uint16_t w, uint16_t h, uint8_t chunks) {
+    const uint16_t bw = static_cast<uint16_t>(w - 1), bh = static_cast<uint16_t>(h - 1);
+    return Bytes{format,
+                 static_cast<uint8_t>(bw >> 8),
+                 static_cast<uint8_t>(bw),
+                 static_cast<uint8_t>(bh >> 8),
+                 static_cast<uint8_t>(bh),
+                 static_cast<uint8_t>(chunks - 1),
+                 0x31,
+                 0x7e};
+}
+
+void reader_seeds() {
+    const rfb::Framebuffer fb = picture(64, 48);
+    for (uint8_t fmt : {0, 3, 5}) {
+        const rfb::PixelFormat pf = rfb::fuzz::wire_format(fmt);
+        rfb::PixelWriter px(pf);
+        Bytes s = reader_params(fmt, 64, 48, 3);
+        rfb::ByteWriter w(s);
+        rfb::ViewerStreamState state;
+        rfb::write_update_header(w, 0xffff);
+        for (int32_t enc : {rfb::encoding::kRaw, rfb::encoding::kHextile, rfb::encoding::kZRLE}) {
+            const rfb::Rect r{static_cast<uint32_t>(enc % 7) * 4, 30, 16, 12};
+            Bytes body;
+            rfb::make_encoder(enc)->encode(fb, r, px, {}, body);
+            rfb::write_rect_prefix(w, r, enc, body.size(), state);
+            w.bytes(body);
+        }
+        rfb::write_copyrect(w, rfb::Rect{30, 30, 10, 10}, 0, 0);
+        rfb::write_cursor_rect(w,
+                               rfb::CursorImage{4, 2, 1, 1, std::vector<uint32_t>(8, 0xff00ff),
+                                                std::vector<uint8_t>{0xf0, 0x60}},
+                               px);
+        rfb::write_desktop_name_rect(w, "fuzz desktop");
+        rfb::write_last_rect(w);
+        save("server_message_reader", "update_fmt" + std::to_string(fmt), s);
+    }
+
+    Bytes misc = reader_params(0, 32, 32, 4);
+    {
+        rfb::ByteWriter w(misc);
+        const rfb::ColourMapEntry colours[] = {{0, 0, 0}, {65535, 0, 0}, {0, 65535, 0}};
+        rfb::write_set_colour_map(w, 10, colours);
+        rfb::write_bell(w);
+        rfb::write_server_cut_text(w, "clipboard text");
+        const uint8_t ext[] = {0x10, 0x00, 0x00, 0x01, 0, 0, 0, 5};
+        rfb::write_server_cut_text_extended(w, ext);
+        const uint8_t fence[] = {1, 2, 3, 4};
+        rfb::write_server_fence(w, 0x80000003u, fence);
+        rfb::write_end_of_continuous_updates(w);
+    }
+    save("server_message_reader", "misc", misc);
+
+    Bytes resize = reader_params(0, 32, 32, 2);
+    {
+        rfb::ByteWriter w(resize);
+        rfb::write_update_header(w, 2);
+        rfb::write_desktop_size_rect(w, 40, 30);
+        const rfb::Screen screens[] = {{1, 0, 0, 20, 30, 0}, {2, 20, 0, 20, 30, 0}};
+        rfb::write_extended_desktop_size_rect(w, 1, 0, 40, 30, screens);
+    }
+    save("server_message_reader", "resize", resize);
+
+    // A colour-map format with its map set, then a raw rectangle of indices.
+    Bytes cmap = reader_params(6, 16, 16, 2);
+    {
+        rfb::ByteWriter w(cmap);
+        const rfb::ColourMapEntry colours[] = {{65535, 0, 0}, {0, 0, 65535}};
+        rfb::write_set_colour_map(w, 0, colours);
+        rfb::write_update_header(w, 1);
+        rfb::write_rect_header(w, rfb::Rect{0, 0, 4, 2}, rfb::encoding::kRaw);
+        append(cmap, {0, 1, 0, 1, 1, 0, 1, 0});
+    }
+    save("server_message_reader", "colour_map", cmap);
+}
+
+// ---- client_message_parser ------------------------------------------------------------------
+
+void parser_seeds() {
+    using namespace rfb;
+    std::vector<std::pair<std::string, ClientMessage>> msgs = {
+        {"set_pixel_format", SetPixelFormatMsg{PixelFormat::rgb565()}},
+        {"set_encodings", SetEncodingsMsg{{encoding::kTight, encoding::kZRLE, encoding::kRaw,
+                                           encoding::kDesktopSize, encoding::kExtendedClipboard}}},
+        {"update_request", UpdateRequestMsg{true, Rect{0, 0, 1024, 768}}},
+        {"key", KeyEventMsg{true, 0xff0d}},
+        {"pointer", PointerEventMsg{1, 100, 200}},
+        {"cut_text", ClientCutTextMsg{"hello", false, {}}},
+        {"cut_text_extended", ClientCutTextMsg{"", true, {0x10, 0, 0, 1, 0, 0, 0, 3}}},
+        {"continuous_updates", EnableContinuousUpdatesMsg{true, Rect{0, 0, 640, 480}}},
+        {"fence", ClientFenceMsg{0x80000001u, {9, 8, 7}}},
+        {"qemu_key", QemuKeyEventMsg{true, 0x61, 0x1e}},
+        {"set_desktop_size", SetDesktopSizeMsg{800, 600, {Screen{1, 0, 0, 800, 600, 0}}}},
+    };
+    Bytes all{0};
+    for (const auto& [name, msg] : msgs) {
+        Bytes s{0};
+        ByteWriter w(s);
+        write_client_message(w, msg);
+        save("client_message_parser", name, s);
+        ByteWriter wa(all);
+        write_client_message(wa, msg);
+    }
+    save("client_message_parser", "all", all);
+}
+
+// ---- handshakes -----------------------------------------------------------------------------
+
+const uint8_t kChallenge[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+
+void text(Bytes& out, const std::string& s) {
+    out.insert(out.end(), s.begin(), s.end());
+}
+
+void server_handshake_seeds() {
+    // mode, full length, view-only length, passwords, challenge, cut seed
+    auto params = [](uint8_t mode, const std::string& full, const std::string& view) {
+        Bytes s{mode, static_cast<uint8_t>(full.size()), static_cast<uint8_t>(view.size())};
+        text(s, full);
+        text(s, view);
+        s.insert(s.end(), kChallenge, kChallenge + 16);
+        s.push_back(0x42);
+        s.push_back(0x17);
+        return s;
+    };
+    for (const char* v : {"RFB 003.003\n", "RFB 003.007\n", "RFB 003.008\n", "RFB 003.889\n"}) {
+        Bytes s = params(0 | (2 << 2), "", "");
+        text(s, v);
+        if (std::string(v) != "RFB 003.003\n") s.push_back(rfb::security::kNone);
+        s.push_back(1);  // ClientInit: shared
+        save("server_handshake", std::string("none_") + v[6] + v[9] + v[10], s);
+    }
+    const auto full = rfb::vnc_auth_response(std::span<const uint8_t, 16>(kChallenge), "secret");
+    const auto view = rfb::vnc_auth_response(std::span<const uint8_t, 16>(kChallenge), "look");
+    for (uint8_t mode : {1, 3}) {
+        Bytes s = params(static_cast<uint8_t>(mode | (1 << 2)), "secret", "look");
+        text(s, "RFB 003.008\n");
+        s.push_back(rfb::security::kVncAuth);
+        s.insert(s.end(), full.begin(), full.end());
+        s.push_back(0);
+        save("server_handshake", "full_mode" + std::to_string(mode), s);
+    }
+    Bytes v = params(2 | (3 << 2), "", "look");
+    text(v, "RFB 003.007\n");
+    v.push_back(rfb::security::kVncAuth);
+    v.insert(v.end(), view.begin(), view.end());
+    v.push_back(1);
+    save("server_handshake", "viewonly", v);
+    Bytes wrong = params(3, "secret", "look");
+    text(wrong, "RFB 003.008\n");
+    wrong.push_back(rfb::security::kVncAuth);
+    wrong.insert(wrong.end(), 16, 0xaa);
+    save("server_handshake", "wrong_password", wrong);
+}
+
+void client_handshake_seeds() {
+    auto params = [](uint8_t flags, const std::string& pw) {
+        Bytes s{flags, static_cast<uint8_t>(pw.size())};
+        text(s, pw);
+        s.push_back(0x24);
+        s.push_back(0x99);
+        return s;
+    };
+    auto server_init = [](Bytes& s, uint8_t fmt) {
+        rfb::ByteWriter w(s);
+        rfb::write_server_init(w, 1024, 768, rfb::fuzz::wire_format(fmt), "upstream desktop");
+    };
+    auto u32 = [](Bytes& s, uint32_t v) {
+        rfb::ByteWriter w(s);
+        w.u32(v);
+    };
+    {
+        Bytes s = params(2 | (1 << 2), "");
+        text(s, "RFB 003.008\n");
+        append(s, {1, rfb::security::kNone});
+        u32(s, 0);
+        server_init(s, 0);
+        save("client_handshake", "none_38", s);
+    }
+    {
+        Bytes s = params(2, "");
+        text(s, "RFB 003.007\n");
+        append(s, {2, rfb::security::kVncAuth, rfb::security::kNone});
+        server_init(s, 3);
+        save("client_handshake", "none_37", s);
+    }
+    {
+        Bytes s = params(0 | (2 << 2), "");
+        text(s, "RFB 003.003\n");
+        u32(s, rfb::security::kNone);
+        server_init(s, 6);
+        save("client_handshake", "none_33", s);
+    }
+    {
+        Bytes s = params(3 | (3 << 2), "secret");
+        text(s, "RFB 003.008\n");
+        append(s, {1, rfb::security::kVncAuth});
+        s.insert(s.end(), kChallenge, kChallenge + 16);
+        u32(s, 0);
+        server_init(s, 1);
+        save("client_handshake", "vncauth_38", s);
+    }
+    {
+        Bytes s = params(1, "secret");
+        text(s, "RFB 003.008\n");
+        append(s, {1, rfb::security::kVncAuth});
+        s.insert(s.end(), kChallenge, kChallenge + 16);
+        u32(s, 1);
+        const std::string why = "Authentication failed";
+        u32(s, static_cast<uint32_t>(why.size()));
+        text(s, why);
+        save("client_handshake", "auth_failed", s);
+    }
+    {
+        Bytes s = params(0, "");
+        text(s, "RFB 003.008\n");
+        s.push_back(0);
+        const std::string why = "Too many security failures";
+        u32(s, static_cast<uint32_t>(why.size()));
+        text(s, why);
+        save("client_handshake", "refused", s);
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc != 2) {
+        std::fprintf(stderr, "usage: %s <corpus dir>\n", argv[0]);
+        return 2;
+    }
+    g_root = argv[1];
+    for (uint8_t i = 0; i < 9; ++i) {
+        if (!rfb::fuzz::wire_format(i).valid(nullptr, /*allow_colour_map=*/true)) {
+            std::fprintf(stderr, "wire_format(%d) is not valid\n", i);
+            g_ok = false;
+        }
+    }
+    encoder_seeds("raw_decoder", rfb::encoding::kRaw);
+    encoder_seeds("hextile_decoder", rfb::encoding::kHextile);
+    zrle_seeds();
+    copyrect_seeds();
+    rre_seeds("rre_decoder", false);
+    rre_seeds("corre_decoder", true);
+    zlib_seeds();
+    trle_seeds();
+    tight_seeds();
+    reader_seeds();
+    parser_seeds();
+    server_handshake_seeds();
+    client_handshake_seeds();
+    return g_ok ? 0 : 1;
+}

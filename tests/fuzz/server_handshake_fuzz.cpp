@@ -1,0 +1,73 @@
+// libFuzzer target: ServerHandshake (rfbcast as the server, a viewer sending), with no password,
+// a full-access password, a view-only password, or both.
+//
+// Input: parameter bytes, then the viewer's bytes.
+//   0     bits 0-1: which passwords are set (0 none, 1 full, 2 view-only, 3 both);
+//         bits 2-3: chunks - 1
+//   1     full password length (0..8), 2 view-only password length (0..8), then the passwords
+//   next  16-byte challenge, then 2 bytes choosing where the chunks are cut
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "codec/rfb_constants.h"
+#include "codec/server_handshake.h"
+#include "tests/fuzz/fuzz_support.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+    rfb::fuzz::Params p(data, size);
+    const uint8_t mode = p.u8();
+    const size_t full_len = p.u8() % 9, view_len = p.u8() % 9;
+    const auto full = p.bytes(full_len), view = p.bytes(view_len);
+    rfb::ServerHandshakeConfig config;
+    const bool has_full = mode & 1, has_view = mode & 2;
+    if (has_full) config.full_password = std::string(full.begin(), full.end());
+    if (has_view) config.viewonly_password = std::string(view.begin(), view.end());
+    const auto challenge = p.bytes(16);
+    std::copy(challenge.begin(), challenge.end(), config.challenge.begin());
+    const uint16_t seed = p.u16();
+
+    rfb::ServerHandshake hs(config);
+    std::vector<uint8_t> out;
+    hs.start(out);
+    FUZZ_CHECK(std::string(out.begin(), out.end()) == "RFB 003.008\n");
+
+    std::vector<uint8_t> pending;
+    for (auto chunk : rfb::fuzz::split(p.rest(), 1 + ((mode >> 2) & 3), seed)) {
+        pending.insert(pending.end(), chunk.begin(), chunk.end());
+        const rfb::HandshakeStep step = hs.feed(pending, out);
+        FUZZ_CHECK(step.consumed <= pending.size());
+        // Replies are a handful of short messages; anything big means a runaway.
+        FUZZ_CHECK(out.size() <= 8192);
+        if (rfb::fuzz::verbose())
+            std::fprintf(stderr, "status %d consumed %zu: %s\n", static_cast<int>(step.status),
+                         step.consumed, step.error.c_str());
+        if (step.status == rfb::HandshakeStep::kFailed) {
+            FUZZ_CHECK(!step.error.empty());
+            FUZZ_CHECK(hs.access() == rfb::AccessLevel::kNone);
+            FUZZ_CHECK(hs.feed(pending, out).status == rfb::HandshakeStep::kFailed);
+            return 0;
+        }
+        FUZZ_CHECK(step.error.empty());
+        if (step.status == rfb::HandshakeStep::kDone) {
+            const int minor = hs.minor_version();
+            FUZZ_CHECK(minor == 3 || minor == 7 || minor == 8);
+            const rfb::AccessLevel access = hs.access();
+            if (!has_full && !has_view) {
+                FUZZ_CHECK(hs.security_type() == rfb::security::kNone);
+                FUZZ_CHECK(access == rfb::AccessLevel::kFull);
+            } else {
+                // Passing must have taken a password the server holds.
+                FUZZ_CHECK(hs.security_type() == rfb::security::kVncAuth);
+                FUZZ_CHECK(access == rfb::AccessLevel::kFull
+                               ? has_full
+                               : access == rfb::AccessLevel::kViewOnly && has_view);
+            }
+            return 0;
+        }
+        FUZZ_CHECK(hs.access() == rfb::AccessLevel::kNone);
+        pending.erase(pending.begin(), pending.begin() + static_cast<ptrdiff_t>(step.consumed));
+    }
+    return 0;
+}
