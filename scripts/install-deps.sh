@@ -9,7 +9,7 @@ build_pkgs=(build-essential cmake ninja-build pkg-config git
   prometheus-cpp-dev libcli11-dev libtomlplusplus-dev libgtest-dev libgmock-dev libbenchmark-dev)
 test_pkgs=(tigervnc-standalone-server tigervnc-tools tigervnc-viewer x11vnc xvfb vncsnapshot
   tightvncserver xfonts-base qemu-system-x86 libvncserver-dev libx11-dev x11-apps x11-utils
-  xdotool imagemagick clang-format procps iproute2)
+  xdotool imagemagick clang-format clang libclang-rt-14-dev procps iproute2)
 
 pkgs=("${build_pkgs[@]}")
 if [[ "${1:-}" == "--test" ]]; then pkgs+=("${test_pkgs[@]}"); fi

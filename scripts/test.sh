@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything (build dependencies and the real VNC peers), builds rfbcast twice — an
-# optimised build and an AddressSanitizer + UndefinedBehaviorSanitizer build — and runs the whole
-# test suite (unit and real-peer integration tests) on both. Exits non-zero on any failure.
+# optimised build and an AddressSanitizer + UndefinedBehaviorSanitizer build — runs the whole
+# test suite (unit and real-peer integration tests) on both, then runs every fuzz target
+# briefly. Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
@@ -22,5 +23,11 @@ echo "== tests (ASan + UBSan build)"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 ctest --test-dir build-asan --output-on-failure -j "$jobs" --timeout 300
+
+# Every decoder, parser and handshake under libFuzzer (clang, ASan+UBSan), briefly: a smoke run
+# that keeps the targets building and replays their seed corpora. Run longer by hand:
+# `bash scripts/fuzz.sh 600`.
+echo "== fuzz targets (5 s each)"
+bash scripts/fuzz.sh 5
 
 echo "== all tests passed in $(( $(date +%s) - start )) s"
