@@ -73,4 +73,20 @@ bool from_name(std::string_view n, int32_t& out) {
     return false;
 }
 
+bool parse_list(std::string_view list, std::vector<int32_t>& out, std::string& bad) {
+    out.clear();
+    while (true) {
+        const size_t comma = list.find(',');
+        const std::string_view name = list.substr(0, comma);
+        int32_t e = 0;
+        if (!from_name(name, e)) {
+            bad = std::string(name);
+            return false;
+        }
+        out.push_back(e);
+        if (comma == std::string_view::npos) return true;
+        list.remove_prefix(comma + 1);
+    }
+}
+
 }  // namespace rfb::encoding

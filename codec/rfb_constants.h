@@ -1,7 +1,9 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
+#include <vector>
 
 // Numbers from the RFB specification (rfbproto.rst). Kept in one place so that parsers,
 // encoders and the reflector agree on them.
@@ -53,6 +55,9 @@ const char* name(int32_t enc);
 // The pixel encoding called `name` (raw, copyrect, rre, corre, hextile, zlib, tight, trle, zrle,
 // zstd, tightzstd, zstdrle, tightpng); false when there is none.
 bool from_name(std::string_view name, int32_t& out);
+// "zrle,hextile,raw" -> their numbers in order. On an unknown or empty name returns false and
+// puts that name in `bad`.
+bool parse_list(std::string_view list, std::vector<int32_t>& out, std::string& bad);
 }  // namespace encoding
 
 namespace security {

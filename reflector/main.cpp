@@ -64,21 +64,14 @@ int main(int argc, char** argv) {
     if (!demo) {
         if (!split_host_port(opt.upstream, uo.host, uo.port, error))
             return fail("--upstream: " + error);
-        std::string name;
-        for (size_t pos = 0;
-             pos <= opt.upstream_encodings.size() && !opt.upstream_encodings.empty();) {
-            const size_t comma =
-                std::min(opt.upstream_encodings.find(',', pos), opt.upstream_encodings.size());
-            name = opt.upstream_encodings.substr(pos, comma - pos);
-            int32_t e = 0;
-            if (!rfb::encoding::from_name(name, e) ||
-                (e != rfb::encoding::kCopyRect && !rfb::make_decoder(e)))
-                return fail(
-                    "--upstream-encodings: rfbcast cannot decode '" + name +
-                    "' (known: raw, copyrect, rre, corre, hextile, zlib, tight, trle, zrle)");
-            uo.encodings.push_back(e);
-            pos = comma + 1;
-        }
+        std::string bad;
+        const bool known = opt.upstream_encodings.empty() ||
+                           rfb::encoding::parse_list(opt.upstream_encodings, uo.encodings, bad);
+        for (int32_t e : uo.encodings)
+            if (!rfb::make_decoder(e)) bad = rfb::encoding::name(e);
+        if (!known || !bad.empty())
+            return fail("--upstream-encodings: rfbcast cannot decode '" + bad +
+                        "' (known: raw, copyrect, rre, corre, hextile, zlib, tight, trle, zrle)");
         uo.quality = opt.upstream_quality;
         uo.compress = opt.upstream_compress;
         if (!opt.upstream_password_file.empty()) {

@@ -74,7 +74,16 @@ void ViewerConnection::start() {
 }
 
 void ViewerConnection::close(const std::string& reason) {
-    if (state_ == State::kClosed) return;
+    if (!teardown(reason)) return;
+    session_.remove_viewer(this);
+}
+
+void ViewerConnection::shutdown(const std::string& reason) {
+    teardown(reason);
+}
+
+bool ViewerConnection::teardown(const std::string& reason) {
+    if (state_ == State::kClosed) return false;
     const bool was_active = state_ == State::kNormal;
     state_ = State::kClosed;
     if (wait_timer_) {
@@ -82,25 +91,13 @@ void ViewerConnection::close(const std::string& reason) {
         wait_timer_ = 0;
     }
     if (conn_) {
-        conn_->close_when_sent();
+        conn_->close_when_sent();  // a handshake failure reason still reaches the viewer
         conn_ = nullptr;
     }
     LOG_INFO(was_active ? "viewer-disconnected" : "viewer-refused",
              "session=%s viewer=%llu peer=%s reason=\"%s\"", session_.options().name.c_str(),
              static_cast<unsigned long long>(id_), peer_.c_str(), reason.c_str());
-    session_.remove_viewer(this);
-}
-
-void ViewerConnection::shutdown(const std::string& reason) {
-    if (state_ == State::kClosed) return;
-    state_ = State::kClosed;
-    if (conn_) {
-        conn_->close();
-        conn_ = nullptr;
-    }
-    LOG_INFO("viewer-disconnected", "session=%s viewer=%llu peer=%s reason=\"%s\"",
-             session_.options().name.c_str(), static_cast<unsigned long long>(id_), peer_.c_str(),
-             reason.c_str());
+    return true;
 }
 
 void ViewerConnection::on_closed(Connection&, const std::string& reason) {

@@ -60,6 +60,8 @@ class ViewerConnection final : public ConnectionOwner {
     void set_encodings(const std::vector<int32_t>& encodings);
     void set_pixel_format(const rfb::PixelFormat& pf);
     void close(const std::string& reason);
+    // Closes the connection and logs why; false when it was already closed.
+    bool teardown(const std::string& reason);
     bool build_update();
     bool can_send_now() const;
     bool can_replay(const FrameChange& change) const;

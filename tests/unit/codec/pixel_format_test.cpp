@@ -5,6 +5,7 @@
 #include "codec/framebuffer.h"
 #include "codec/pixel_converter.h"
 #include "codec/pixel_format.h"
+#include "codec/rfb_constants.h"
 
 namespace rfb {
 namespace {
@@ -132,6 +133,17 @@ TEST(Framebuffer, CopyWithinHandlesOverlap) {
     ASSERT_TRUE(fb.copy_within(1, 1, Rect{0, 0, 3, 3}));
     EXPECT_EQ(fb.at(0, 0), 0u);
     EXPECT_EQ(fb.at(2, 2), 10u);
+}
+
+TEST(EncodingNames, ParseListKeepsOrderAndNamesTheBadOne) {
+    std::vector<int32_t> out;
+    std::string bad;
+    ASSERT_TRUE(encoding::parse_list("zrle,hextile,raw", out, bad));
+    EXPECT_EQ(out, (std::vector<int32_t>{encoding::kZRLE, encoding::kHextile, encoding::kRaw}));
+    EXPECT_FALSE(encoding::parse_list("zrle,bogus,raw", out, bad));
+    EXPECT_EQ(bad, "bogus");
+    EXPECT_FALSE(encoding::parse_list("zrle,", out, bad));  // trailing comma: empty name
+    EXPECT_EQ(bad, "");
 }
 
 }  // namespace
