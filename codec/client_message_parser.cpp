@@ -77,7 +77,9 @@ ClientParse ClientMessageParser::parse(std::span<const uint8_t> in) const {
             SetPixelFormatMsg m;
             PixelFormat::read(r, m.format);
             std::string why;
-            if (!m.format.valid(&why)) return fail("SetPixelFormat: " + why);
+            // 8 bpp colour-map viewers are served with a fixed BGR233 map (colour_map.h).
+            if (!m.format.valid(&why, /*allow_colour_map=*/true))
+                return fail("SetPixelFormat: " + why);
             return done(kSetPixelFormatSize, std::move(m));
         }
         case client_msg::kSetEncodings: {

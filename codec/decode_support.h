@@ -19,7 +19,7 @@ inline bool add(size_t a, size_t b, size_t& out) {
 // PixelReader::load reads bytes_per_pixel() bytes and shifts by the format's shifts: a format
 // outside the spec (24 bpp, shift 40) would read past the data or shift out of range.
 inline bool pixel_format_ok(const PixelReader& px) {
-    return px.format().valid(nullptr, /*allow_colour_map=*/true);
+    return px.format_valid();
 }
 
 // The caller promises the rectangle fits; checking again costs nothing and keeps a caller bug

@@ -11,6 +11,8 @@
 #include "codec/trle_decoder.h"
 #include "codec/zlib_decoder.h"
 #include "codec/zrle_decoder.h"
+#include "codec/zstd_decoder.h"
+#include "codec/zstdrle_decoder.h"
 
 namespace rfb {
 
@@ -34,6 +36,10 @@ std::unique_ptr<RectDecoder> make_decoder(int32_t enc) {
             return std::make_unique<TrleDecoder>();
         case encoding::kZRLE:
             return std::make_unique<ZrleDecoder>();
+        case encoding::kZstd:
+            return std::make_unique<ZstdDecoder>();
+        case encoding::kZSTDRLE:
+            return std::make_unique<ZstdrleDecoder>();
         default:
             return nullptr;
     }

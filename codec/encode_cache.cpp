@@ -15,6 +15,8 @@ uint64_t EncodeProfile::id() const {
     w.s32(encoding);
     w.s32(tuning.quality);
     w.s32(tuning.compress);
+    w.s32(tuning.fine_quality);
+    w.s32(tuning.subsampling);
     format.write(w);
     return XXH3_64bits(b.data(), b.size());
 }

@@ -19,7 +19,9 @@ struct EncodeProfile {
     uint64_t id() const;
     bool operator==(const EncodeProfile& o) const {
         return encoding == o.encoding && tuning.quality == o.tuning.quality &&
-               tuning.compress == o.tuning.compress && format == o.format;
+               tuning.compress == o.tuning.compress &&
+               tuning.fine_quality == o.tuning.fine_quality &&
+               tuning.subsampling == o.tuning.subsampling && format == o.format;
     }
 };
 

@@ -13,6 +13,21 @@ namespace rfb {
 struct EncodeTuning {
     int quality = -1;   // JPEG quality level 0..9
     int compress = -1;  // compression level 0..9
+    // TurboVNC's fine-grained JPEG settings, which override what `quality` implies:
+    // pseudo-encoding kJpegFineQuality0 + q (-512..-412) gives fine_quality q (0..100), and
+    // kJpegSubsamp1X + n (-768..-763) gives subsampling n, one of the JpegSubsamplingLevel values.
+    int fine_quality = -1;
+    int subsampling = -1;
+};
+
+// Subsampling levels in the order of their pseudo-encodings (rfb_constants.h, kJpegSubsamp*).
+enum JpegSubsamplingLevel : int {
+    kSubsampNone = 0,  // 1X: 4:4:4
+    kSubsamp4X = 1,    // 4:2:0
+    kSubsamp2X = 2,    // 4:2:2
+    kSubsampGray = 3,
+    kSubsamp8X = 4,  // TurboVNC-only ratios; encoders treat them as 4:2:0, like TigerVNC
+    kSubsamp16X = 5,
 };
 
 // Encodes the pixels of one rectangle into the body of one RFB rectangle: everything after the

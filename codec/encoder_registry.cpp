@@ -2,7 +2,13 @@
 #include "codec/hextile_encoder.h"
 #include "codec/raw_encoder.h"
 #include "codec/rfb_constants.h"
+#include "codec/rre_encoder.h"
+#include "codec/tight_encoder.h"
+#include "codec/tight_zstd_encoder.h"
+#include "codec/zlib_encoder.h"
 #include "codec/zrle_encoder.h"
+#include "codec/zstd_encoder.h"
+#include "codec/zstdrle_encoder.h"
 
 namespace rfb {
 
@@ -14,6 +20,18 @@ std::unique_ptr<RectEncoder> make_encoder(int32_t enc) {
             return std::make_unique<HextileEncoder>();
         case encoding::kZRLE:
             return std::make_unique<ZrleEncoder>();
+        case encoding::kRRE:
+            return std::make_unique<RreEncoder>();
+        case encoding::kZlib:
+            return std::make_unique<ZlibEncoder>();
+        case encoding::kZstd:
+            return std::make_unique<ZstdEncoder>();
+        case encoding::kZSTDRLE:
+            return std::make_unique<ZstdrleEncoder>();
+        case encoding::kTight:
+            return std::make_unique<TightEncoder>();
+        case encoding::kTightZstd:
+            return std::make_unique<TightZstdEncoder>();
         default:
             return nullptr;
     }

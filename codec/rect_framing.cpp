@@ -26,15 +26,23 @@ bool write_rect_header(ByteWriter& w, const Rect& r, int32_t encoding) {
 bool write_rect_prefix(ByteWriter& w, const Rect& r, int32_t encoding, size_t body_len,
                        ViewerStreamState& state) {
     if (!header_fits(r) || body_len > kMaxU32) return false;
-    if (encoding != encoding::kZRLE) return write_rect_header(w, r, encoding);
+    if (encoding == encoding::kZstd || encoding == encoding::kZSTDRLE) {
+        write_rect_header(w, r, encoding);
+        w.u32(static_cast<uint32_t>(body_len));
+        return true;
+    }
+    bool* started = encoding == encoding::kZRLE   ? &state.zrle_stream_started
+                    : encoding == encoding::kZlib ? &state.zlib_stream_started
+                                                  : nullptr;
+    if (!started) return write_rect_header(w, r, encoding);
 
-    const bool first = !state.zrle_stream_started;
+    const bool first = !*started;
     const size_t extra = first ? sizeof kZlibHeader : 0;
     if (body_len > kMaxU32 - extra) return false;
     write_rect_header(w, r, encoding);
     w.u32(static_cast<uint32_t>(body_len + extra));
     if (first) w.bytes(kZlibHeader);
-    state.zrle_stream_started = true;
+    *started = true;
     return true;
 }
 

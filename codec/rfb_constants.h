@@ -46,8 +46,14 @@ inline constexpr int32_t kContinuousUpdates = -313;
 inline constexpr int32_t kCursorWithAlpha = -314;
 inline constexpr int32_t kJpegFineQuality0 = -512;  // -512 .. -412
 inline constexpr int32_t kJpegFineQuality100 = -412;
-inline constexpr int32_t kJpegSubsamp1X = -763;  // -763 .. -768
-inline constexpr int32_t kJpegSubsampGray = -768;
+// TurboVNC's chroma subsampling pseudo-encodings (TigerVNC encodings.h): -768 + n selects, in this
+// order, no subsampling (1X), 4:2:0 (4X), 4:2:2 (2X), greyscale, 8X and 16X.
+inline constexpr int32_t kJpegSubsamp1X = -768;
+inline constexpr int32_t kJpegSubsamp4X = -767;
+inline constexpr int32_t kJpegSubsamp2X = -766;
+inline constexpr int32_t kJpegSubsampGray = -765;
+inline constexpr int32_t kJpegSubsamp8X = -764;
+inline constexpr int32_t kJpegSubsamp16X = -763;
 inline constexpr int32_t kExtendedClipboard = static_cast<int32_t>(0xC0A1E5CE);
 
 // Readable name for logs; "unknown" for anything not listed above.
@@ -68,6 +74,17 @@ inline constexpr uint8_t kTight = 16;
 inline constexpr uint8_t kVeNCrypt = 19;
 inline constexpr uint8_t kAppleRemoteDesktop = 30;
 }  // namespace security
+
+// VeNCrypt (security type 19) sub-types, U32 on the wire.
+namespace vencrypt {
+inline constexpr uint32_t kPlain = 256;  // username + password, no TLS
+inline constexpr uint32_t kTLSNone = 257;
+inline constexpr uint32_t kTLSVnc = 258;
+inline constexpr uint32_t kTLSPlain = 259;
+inline constexpr uint32_t kX509None = 260;
+inline constexpr uint32_t kX509Vnc = 261;
+inline constexpr uint32_t kX509Plain = 262;
+}  // namespace vencrypt
 
 // Messages a viewer (client) sends to a server.
 namespace client_msg {

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "codec/byte_reader.h"
+#include "codec/cursor_conversion.h"
 
 namespace rfb {
 
@@ -19,6 +20,7 @@ constexpr size_t kFenceHeader = 8;       // padding, flags, length
 constexpr size_t kCopyRectBody = 4;      // source x, y
 constexpr size_t kExtDesktopHeader = 4;  // number of screens, padding
 constexpr size_t kXCursorColours = 6;    // primary and secondary RGB
+constexpr size_t kCursorAlphaInner = 4;  // S32 encoding of the pixels
 constexpr size_t kExtendedClipboardFlags = 4;
 
 // The format handed to PixelReader. Colour-map formats leave the channel maxes meaningless
@@ -75,6 +77,8 @@ bool ServerMessageReader::in_update() const {
         case State::kCopyRect:
         case State::kCursor:
         case State::kXCursor:
+        case State::kCursorAlphaEncoding:
+        case State::kCursorAlpha:
         case State::kDesktopNameLength:
         case State::kDesktopName:
         case State::kExtDesktopSizeHeader:
@@ -180,7 +184,8 @@ bool ServerMessageReader::start_rect(std::span<const uint8_t> hdr, ServerMessage
             state_ = State::kDesktopNameLength;
             return true;
         case encoding::kCursor:
-        case encoding::kXCursor: {
+        case encoding::kXCursor:
+        case encoding::kCursorWithAlpha: {
             if (w > limits::kMaxCursorDim || h > limits::kMaxCursorDim) {
                 why = "cursor " + std::to_string(w) + "x" + std::to_string(h) + " too large";
                 return false;
@@ -189,6 +194,9 @@ bool ServerMessageReader::start_rect(std::span<const uint8_t> hdr, ServerMessage
             if (encoding_ == encoding::kCursor) {
                 body_size_ = size_t{w} * h * pixels_.bytes_per_pixel() + mask;
                 state_ = State::kCursor;
+            } else if (encoding_ == encoding::kCursorWithAlpha) {
+                // Even an empty cursor carries its inner encoding (Xvnc sends 0x0 Raw).
+                state_ = State::kCursorAlphaEncoding;
             } else {
                 // XCursor carries no colours at all for an empty cursor.
                 body_size_ = (w == 0 || h == 0) ? 0 : kXCursorColours + 2 * mask;
@@ -360,6 +368,34 @@ ServerReadResult ServerMessageReader::feed(std::span<const uint8_t> data, Server
                     c.hot_x = static_cast<uint16_t>(std::min(rect_.x, rect_.w - 1));
                     c.hot_y = static_cast<uint16_t>(std::min(rect_.y, rect_.h - 1));
                 }
+                sink.on_cursor(c);
+                finish_rect(sink);
+                break;
+            }
+
+            case State::kCursorAlphaEncoding: {
+                if (!take(data, pos, kCursorAlphaInner, m)) return more();
+                const int32_t inner = static_cast<int32_t>(
+                    (uint32_t{m[0]} << 24) | (uint32_t{m[1]} << 16) | (uint32_t{m[2]} << 8) | m[3]);
+                // Raw is what TigerVNC and QEMU send; anything else would need a decoder that
+                // keeps alpha, and no server is known to need one.
+                if (inner != encoding::kRaw)
+                    return fail(pos, "cursor with alpha in encoding " + enc_label(inner) +
+                                         " is not supported (only raw)");
+                body_size_ = size_t{rect_.w} * rect_.h * kCursorAlphaBytesPerPixel;
+                state_ = State::kCursorAlpha;
+                break;
+            }
+            case State::kCursorAlpha: {
+                if (!take(data, pos, body_size_, m)) return more();
+                CursorImage c;
+                const auto w = static_cast<uint16_t>(rect_.w), h = static_cast<uint16_t>(rect_.h);
+                const bool any = w != 0 && h != 0;
+                // A hotspot outside the image means nothing; keep viewers from seeing one.
+                const auto hx = static_cast<uint16_t>(any ? std::min(rect_.x, rect_.w - 1) : 0);
+                const auto hy = static_cast<uint16_t>(any ? std::min(rect_.y, rect_.h - 1) : 0);
+                if (!cursor_from_premultiplied_rgba(w, h, hx, hy, m, c))
+                    return fail(pos, "cursor with alpha: body of the wrong size");
                 sink.on_cursor(c);
                 finish_rect(sink);
                 break;

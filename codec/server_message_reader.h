@@ -47,7 +47,9 @@ class ServerMessageSink {
     // Every ExtendedDesktopSize rectangle (after on_resize when the size changed), including
     // the answers to our own SetDesktopSize requests.
     virtual void on_extended_desktop_size(const ExtendedDesktopSizeInfo&) {}
-    // Cursor (-239) and XCursor (-240) shapes; a 0x0 image means "no cursor".
+    // Cursor (-239), XCursor (-240) and Cursor With Alpha (-314) shapes; a 0x0 image means "no
+    // cursor". A -314 shape arrives with its alpha channel and, for viewers without alpha
+    // support, the classic pixels and mask derived from it (codec/cursor_conversion.h).
     virtual void on_cursor(const CursorImage&) {}
     virtual void on_desktop_name(const std::string&) {}
     virtual void on_bell() {}
@@ -108,6 +110,8 @@ class ServerMessageReader {
         kCopyRect,
         kCursor,
         kXCursor,
+        kCursorAlphaEncoding,  // the S32 inner encoding of a Cursor With Alpha rectangle
+        kCursorAlpha,
         kDesktopNameLength,
         kDesktopName,
         kExtDesktopSizeHeader,

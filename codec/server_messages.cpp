@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "codec/cursor_conversion.h"
 #include "codec/rfb_constants.h"
 
 namespace rfb {
@@ -108,6 +109,17 @@ void write_cursor_rect(ByteWriter& w, const CursorImage& c, const PixelWriter& p
     out.resize(at + c.pixels.size() * px.bytes_per_pixel());
     px.write_row(c.pixels.data(), c.pixels.size(), out.data() + at);
     w.bytes(c.mask);
+}
+
+void write_cursor_with_alpha_rect(ByteWriter& w, const CursorImage& c) {
+    if (!c.consistent()) {
+        write_rect_header(w, Rect{}, encoding::kCursorWithAlpha);
+        w.s32(encoding::kRaw);
+        return;
+    }
+    write_rect_header(w, Rect{c.hot_x, c.hot_y, c.width, c.height}, encoding::kCursorWithAlpha);
+    w.s32(encoding::kRaw);
+    w.bytes(premultiplied_rgba(c));
 }
 
 void write_server_init(ByteWriter& w, uint16_t width, uint16_t height, const PixelFormat& pf,

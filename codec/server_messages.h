@@ -48,6 +48,11 @@ void write_last_rect(ByteWriter& w);
 // Cursor (-239): the pixels converted to the viewer's format, then the bitmask. An image whose
 // vectors do not match its size is written as an empty (hidden) cursor.
 void write_cursor_rect(ByteWriter& w, const CursorImage& cursor, const PixelWriter& px);
+// Cursor With Alpha (-314), for viewers that listed it: inner encoding Raw, then the pixels as
+// pre-multiplied R, G, B, A bytes (codec/cursor_conversion.h). A cursor without alpha is sent
+// opaque where its mask is set. An image whose vectors do not match its size is written as an
+// empty (hidden) cursor.
+void write_cursor_with_alpha_rect(ByteWriter& w, const CursorImage& cursor);
 
 // ServerInit: size, pixel format, name (cut at limits::kMaxDesktopNameLength bytes).
 void write_server_init(ByteWriter& w, uint16_t width, uint16_t height, const PixelFormat& pf,

@@ -68,6 +68,44 @@ struct TightDecoder::Basic {
     std::span<const uint8_t> data;  // raw filtered rows, or the zlib data
 };
 
+namespace {
+
+// One row of palette indices -> canonical pixels. Indices are checked for the whole row at once
+// (the table has 256 entries, so a bad index reads a harmless zero first); false when any was
+// out of range.
+bool palette_row(const uint8_t* src, uint32_t w, const std::array<uint32_t, 256>& palette,
+                 uint32_t size, uint32_t* out) {
+    const uint32_t* pal = palette.data();
+    uint32_t bad = 0;
+    if (size <= 2) {
+        // 1 bit per pixel, most significant first; the padding bits of the last byte are unused.
+        const uint32_t limit = size;  // index 1 is bad for a one-colour palette
+        uint32_t x = 0;
+        for (; x + 8 <= w; x += 8) {
+            const uint32_t byte = src[x / 8];
+            for (uint32_t k = 0; k < 8; ++k) {
+                const uint32_t idx = (byte >> (7 - k)) & 1u;
+                bad |= static_cast<uint32_t>(idx >= limit);
+                out[x + k] = pal[idx];
+            }
+        }
+        for (; x < w; ++x) {
+            const uint32_t idx = (src[x / 8] >> (7 - x % 8)) & 1u;
+            bad |= static_cast<uint32_t>(idx >= limit);
+            out[x] = pal[idx];
+        }
+    } else {
+        for (uint32_t x = 0; x < w; ++x) {
+            const uint32_t idx = src[x];
+            bad |= static_cast<uint32_t>(idx >= size);
+            out[x] = pal[idx];
+        }
+    }
+    return bad == 0;
+}
+
+}  // namespace
+
 TightDecoder::~TightDecoder() {
     if (jpeg_) tjDestroy(static_cast<tjhandle>(jpeg_));
 }
@@ -165,11 +203,8 @@ DecodeResult TightDecoder::decode_jpeg(const Rect& r, std::span<const uint8_t> j
     if (tjDecompress2(h, jpeg.data(), jpeg.size(), dst, w, pitch, ht, format, 0) != 0 &&
         tjGetErrorCode(h) != TJERR_WARNING)
         return fail(std::string("bad JPEG data (") + tjGetErrorStr2(h) + ")");
-    for (uint32_t y = 0; y < r.h; ++y) {
-        uint32_t* row = t.fb.row(r.y + y) + r.x;
-        for (uint32_t x = 0; x < r.w; ++x)
-            row[x] &= 0x00ffffffu;  // the X byte is not colour
-    }
+    for (uint32_t y = 0; y < r.h; ++y)
+        clear_padding(t.fb.row(r.y + y) + r.x, r.w);  // the X byte is not colour
     return DecodeResult::done(0);
 }
 
@@ -209,15 +244,13 @@ DecodeResult TightDecoder::decode_basic(const Rect& r, const Basic& b, DecodeTar
         for (uint32_t i = 0; i < n; ++i, src += b.row_bytes) {
             uint32_t* out = t.fb.row(r.y + y0 + i) + r.x;
             if (b.filter == kFilterPalette) {
-                const bool one_bit = b.palette_size <= 2;
-                for (uint32_t x = 0; x < r.w; ++x) {
-                    const uint32_t idx = one_bit ? (src[x / 8] >> (7 - x % 8)) & 1u : src[x];
-                    if (idx >= b.palette_size) return fail_stream("palette index out of range");
-                    out[x] = b.palette[idx];
-                }
+                if (!palette_row(src, r.w, b.palette, b.palette_size, out))
+                    return fail_stream("palette index out of range");
             } else if (!gradient) {
-                for (uint32_t x = 0; x < r.w; ++x)
-                    out[x] = tpx.load(src + x * tpx.bytes);
+                if (tpx.rgb)
+                    rgb24_to_canonical(src, r.w, out);
+                else
+                    t.pixels.read_row(src, r.w, out);
             } else {
                 int32_t* prev = gradient_.data();
                 int32_t* cur = prev + size_t{r.w} * 3;

@@ -211,6 +211,27 @@ void ZrleEncoder::encode_tile(uint32_t tw, uint32_t th, const PixelWriter& px,
     }
 }
 
+bool ZrleEncoder::encode_tiles(const Framebuffer& fb, const Rect& r, const PixelWriter& px,
+                               const TileSink& sink) {
+    const size_t bpp = px.bytes_per_pixel();
+    if (!fb.contains(r) || (bpp != 1 && bpp != 2 && bpp != 4)) return false;
+    const ZrleCPixel cp = zrle_cpixel(px.format());
+    for (uint32_t ty = 0; ty < r.h; ty += kTileSize) {
+        const uint32_t th = std::min(kTileSize, r.h - ty);
+        for (uint32_t tx = 0; tx < r.w; tx += kTileSize) {
+            const uint32_t tw = std::min(kTileSize, r.w - tx);
+            for (uint32_t y = 0; y < th; ++y) {
+                const uint32_t* src = fb.row(r.y + ty + y) + r.x + tx;
+                for (uint32_t x = 0; x < tw; ++x)
+                    tile_[y * tw + x] = px.pack(src[x]);
+            }
+            encode_tile(tw, th, px, cp);
+            if (!sink(tile_bytes_)) return false;
+        }
+    }
+    return true;
+}
+
 bool ZrleEncoder::encode(const Framebuffer& fb, const Rect& r, const PixelWriter& px,
                          const EncodeTuning& tuning, std::vector<uint8_t>& out) {
     const size_t bpp = px.bytes_per_pixel();

@@ -4,6 +4,8 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <span>
 #include <vector>
 
 #include "codec/encoder.h"
@@ -41,6 +43,13 @@ class ZrleEncoder final : public RectEncoder {
     // tuning.compress 0..9 is the zlib level; -1 (not asked) or anything else means 6.
     bool encode(const Framebuffer& fb, const Rect& r, const PixelWriter& px,
                 const EncodeTuning& tuning, std::vector<uint8_t>& out) override;
+
+    // The uncompressed tile data of `r`, handed to `sink` one 64x64 tile at a time (the span is
+    // valid only during the call), for encodings that wrap ZRLE's tiles in another compressor
+    // (ZSTDRLE). False when the rectangle or pixel format is unusable or `sink` returns false.
+    using TileSink = std::function<bool(std::span<const uint8_t>)>;
+    bool encode_tiles(const Framebuffer& fb, const Rect& r, const PixelWriter& px,
+                      const TileSink& sink);
 
     static constexpr uint32_t kTileSize = 64;
     static constexpr int kDefaultLevel = 6;

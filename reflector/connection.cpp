@@ -12,7 +12,13 @@ namespace rfbcast {
 
 namespace {
 constexpr size_t kMaxIov = 64;
-}
+// TLS output is encrypted in batches of this much plaintext, and only while less than this much
+// ciphertext waits: a TLS connection holds about two batches of ciphertext however much shared
+// plaintext is queued, instead of a private encrypted copy of all of it.
+constexpr size_t kTlsBatch = 256 * 1024;
+// Smallest free space worth a decrypt call: one full TLS record.
+constexpr size_t kTlsRecord = 16 * 1024;
+}  // namespace
 
 Connection::Connection(EventLoop& loop, int fd, ConnectionOwner* owner, Limits limits,
                        std::string peer)
@@ -41,6 +47,11 @@ void Connection::start() {
 }
 
 void Connection::consume(size_t n) {
+    if (tls_) {
+        plain_head_ += std::min(n, plain_tail_ - plain_head_);
+        if (plain_head_ == plain_tail_) plain_head_ = plain_tail_ = 0;
+        return;
+    }
     rx_head_ += std::min(n, rx_tail_ - rx_head_);
     if (rx_head_ == rx_tail_) rx_head_ = rx_tail_ = 0;
 }
@@ -68,22 +79,41 @@ void Connection::send(SharedBytes bytes, size_t offset, size_t len) {
     if (closing_ || !bytes || offset >= bytes->size()) return;
     len = std::min(len, bytes->size() - offset);
     if (len == 0) return;
+    if (!tls_) {
+        queue(std::move(bytes), offset, len);
+        return;
+    }
+    tls_plain_out_.push_back(Chunk{std::move(bytes), offset, len});
+    tls_plain_queued_ += len;
+    queued_ += len;
+    if (queued_ > limits_.tx_cap) {
+        fail("output queue over its cap of " + std::to_string(limits_.tx_cap) + " bytes");
+        return;
+    }
+    schedule_flush();
+}
+
+// Bytes as they go on the wire (plaintext without TLS, ciphertext with it).
+void Connection::queue(SharedBytes bytes, size_t offset, size_t len) {
     tx_.push_back(Chunk{std::move(bytes), offset, len});
     queued_ += len;
     if (queued_ > limits_.tx_cap) {
         fail("output queue over its cap of " + std::to_string(limits_.tx_cap) + " bytes");
         return;
     }
-    // Batch everything queued during this loop turn into one sendmsg.
-    if (!flush_scheduled_) {
-        flush_scheduled_ = true;
-        loop_.defer([this] {
-            flush_scheduled_ = false;
-            flush();
-            if (close_when_sent_ && queued_ == 0) close();
-            maybe_destroy();
-        });
-    }
+    schedule_flush();
+}
+
+// Batch everything queued during this loop turn into one sendmsg.
+void Connection::schedule_flush() {
+    if (flush_scheduled_) return;
+    flush_scheduled_ = true;
+    loop_.defer([this] {
+        flush_scheduled_ = false;
+        flush();
+        if (close_when_sent_ && queued_ == 0) close();
+        maybe_destroy();
+    });
 }
 
 void Connection::send_copy(std::span<const uint8_t> bytes) {
@@ -91,7 +121,9 @@ void Connection::send_copy(std::span<const uint8_t> bytes) {
 }
 
 void Connection::flush() {
-    if (closing_ || send_in_flight_ || connect_in_flight_ || tx_.empty()) return;
+    if (closing_ || send_in_flight_ || connect_in_flight_) return;
+    if (tls_) tls_encrypt();
+    if (closing_ || tx_.empty()) return;
     iov_.clear();
     for (const Chunk& c : tx_) {
         if (iov_.size() == kMaxIov) break;
@@ -102,6 +134,148 @@ void Connection::flush() {
     msg_.msg_iovlen = iov_.size();
     send_in_flight_ = true;
     loop_.submit_sendmsg(slot_, fd_, &msg_);
+}
+
+void Connection::start_tls(std::unique_ptr<TlsSession> session) {
+    if (closing_ || tls_ || !session) return;
+    tls_ = std::move(session);
+    // Bytes received and not consumed stay in rx_: they are the peer's first TLS records. The
+    // first read() (with or without them) makes a client's ClientHello. It runs from the loop,
+    // not inside the owner's call that got us here, so that what it leads to (on_tls_ready,
+    // on_data, on_closed) reaches the owner the usual way.
+    tls_kick_scheduled_ = true;
+    loop_.defer([this] {
+        tls_kick_scheduled_ = false;
+        if (!closing_) {
+            const bool got = tls_input();
+            if (!closing_) deliver(got);
+            tls_finish_eof();
+        }
+        maybe_destroy();
+    });
+}
+
+void Connection::tls_finish_eof() {
+    if (tls_eof_ && !closing_) fail("peer closed the TLS session");
+}
+
+bool Connection::tls_input() {
+    bool got = false;
+    if (tls_eof_) return false;
+    for (;;) {
+        if (plain_head_ == plain_tail_) plain_head_ = plain_tail_ = 0;
+        if (plain_.size() - plain_tail_ < kTlsRecord) {
+            if (plain_head_ > 0) {
+                std::memmove(plain_.data(), plain_.data() + plain_head_, plain_tail_ - plain_head_);
+                plain_tail_ -= plain_head_;
+                plain_head_ = 0;
+            }
+            if (plain_.size() - plain_tail_ < kTlsRecord && plain_.size() < limits_.rx_cap)
+                plain_.resize(std::min(
+                    limits_.rx_cap, std::max(plain_.size() * 2, plain_tail_ + limits_.rx_chunk)));
+        }
+        const size_t room = plain_.size() - plain_tail_;
+        const std::span<const uint8_t> cipher(rx_.data() + rx_head_, rx_tail_ - rx_head_);
+        if (cipher.empty() && !tls_->pending() && tls_->handshake_done()) break;
+        if (room == 0 && tls_->handshake_done()) break;  // the owner has to consume first
+        const TlsSession::ReadResult r = tls_->read(cipher, plain_.data() + plain_tail_, room);
+        rx_head_ += r.consumed;
+        // A recv in flight (start_tls's kick runs from the loop) writes at rx_tail_: keep it.
+        if (rx_head_ == rx_tail_ && !recv_in_flight_) rx_head_ = rx_tail_ = 0;
+        plain_tail_ += r.produced;
+        got |= r.produced > 0;
+        if (r.failed) {
+            tls_send_alert();
+            fail(tls_->error());
+            return got;
+        }
+        if (tls_->has_output()) tls_take_output();
+        if (r.handshake_completed) {
+            tls_ready_pending_ = true;
+            schedule_flush();  // plaintext queued during the handshake can go now
+        }
+        if (r.closed) {
+            // What came before close_notify goes to the owner first (tls_finish_eof).
+            tls_eof_ = true;
+            return got;
+        }
+        if (closing_) return got;
+        if (r.consumed == 0 && r.produced == 0 && !r.handshake_completed) break;
+    }
+    return got;
+}
+
+// The alert that says why the handshake failed is worth a try, though the connection closes at
+// once: one non-blocking send, only when it cannot overtake bytes already queued.
+void Connection::tls_send_alert() {
+    std::vector<uint8_t> alert = tls_->take_output();
+    if (alert.empty() || send_in_flight_ || !tx_.empty() || connect_in_flight_) return;
+    const ssize_t n = ::send(fd_, alert.data(), alert.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n > 0) sent_total_ += static_cast<size_t>(n);
+}
+
+void Connection::tls_take_output() {
+    std::vector<uint8_t> out = tls_->take_output();
+    const size_t n = out.size();
+    if (n > 0) queue(make_shared_bytes(std::move(out)), 0, n);
+}
+
+void Connection::tls_encrypt() {
+    if (!tls_->handshake_done() || tls_->failed()) return;
+    if (!tls_plain_out_.empty() && queued_ - tls_plain_queued_ < kTlsBatch) {
+        tls_->cork();
+        size_t done = 0;
+        bool ok = true;
+        while (ok && !tls_plain_out_.empty() && done < kTlsBatch) {
+            Chunk& c = tls_plain_out_.front();
+            const size_t take = std::min(c.len, kTlsBatch - done);
+            ok = tls_->write({c.bytes->data() + c.offset, take});
+            c.offset += take;
+            c.len -= take;
+            done += take;
+            if (c.len == 0) tls_plain_out_.pop_front();
+        }
+        tls_plain_queued_ -= done;
+        queued_ -= done;
+        if (!ok || !tls_->uncork()) {
+            fail(tls_->error());
+            return;
+        }
+    }
+    // A last close_notify lets the peer tell our orderly close from a cut connection.
+    if (close_when_sent_ && tls_plain_out_.empty() && !tls_bye_sent_) {
+        tls_bye_sent_ = true;
+        tls_->close_notify();
+    }
+    if (tls_->has_output()) tls_take_output();
+}
+
+void Connection::deliver(bool have_data) {
+    if (!owner_) {  // closing after a last send: input is moot
+        if (!recv_in_flight_) rx_head_ = rx_tail_ = 0;
+        plain_head_ = plain_tail_ = 0;
+        return;
+    }
+    while (!closing_ && owner_) {
+        if (tls_ready_pending_) {
+            tls_ready_pending_ = false;
+            in_callback_ = true;
+            owner_->on_tls_ready(*this);
+            in_callback_ = false;
+            continue;
+        }
+        if (!have_data) return;
+        in_callback_ = true;
+        owner_->on_data(*this);
+        in_callback_ = false;
+        if (!tls_ || closing_ || !owner_) return;
+        // Records that did not fit before the owner consumed, or (after start_tls inside
+        // on_data) the ciphertext that came with the last plaintext bytes.
+        have_data = tls_input();
+        if (!have_data && !closing_ && plain_tail_ - plain_head_ >= limits_.rx_cap)
+            fail("message larger than the input cap of " + std::to_string(limits_.rx_cap) +
+                 " bytes");
+    }
 }
 
 void Connection::close() {
@@ -117,11 +291,17 @@ void Connection::close() {
 void Connection::close_when_sent() {
     owner_ = nullptr;
     if (closing_) return;
-    if (queued_ == 0 && !flush_scheduled_) {
+    // Mid-handshake nothing queued can be encrypted any more.
+    if (tls_ && !tls_->handshake_done()) {
+        close();
+        return;
+    }
+    if (queued_ == 0 && !flush_scheduled_ && !tls_) {
         close();
         return;
     }
     close_when_sent_ = true;
+    if (tls_) schedule_flush();  // encrypts what is left, then close_notify
 }
 
 void Connection::fail(const std::string& reason) {
@@ -144,7 +324,7 @@ void Connection::fail(const std::string& reason) {
 
 void Connection::maybe_destroy() {
     if (closing_ && !recv_in_flight_ && !send_in_flight_ && !connect_in_flight_ &&
-        !flush_scheduled_ && !notify_pending_ && !in_callback_)
+        !flush_scheduled_ && !notify_pending_ && !in_callback_ && !tls_kick_scheduled_)
         delete this;
 }
 
@@ -164,18 +344,22 @@ void Connection::on_completion(OpKind op, int32_t res, uint32_t /*flags*/) {
         case OpKind::kRecv:
             recv_in_flight_ = false;
             if (res == 0) {
-                fail("peer closed the connection");
+                fail(tls_ && !tls_->handshake_done()
+                         ? "peer closed the connection during the TLS handshake"
+                         : "peer closed the connection");
             } else if (res < 0) {
                 fail(res == -ECANCELED ? "cancelled" : std::string("recv: ") + std::strerror(-res));
             } else if (!closing_) {
                 rx_tail_ += static_cast<size_t>(res);
                 recv_total_ += static_cast<size_t>(res);
-                if (owner_) {
-                    in_callback_ = true;
-                    owner_->on_data(*this);
-                    in_callback_ = false;
+                if (!owner_) {
+                    deliver(false);  // discards
+                } else if (tls_) {
+                    const bool got = tls_input();
+                    if (!closing_) deliver(got);
+                    tls_finish_eof();
                 } else {
-                    rx_head_ = rx_tail_ = 0;  // closing after a last send: input is moot
+                    deliver(true);
                 }
                 arm_recv();
             }

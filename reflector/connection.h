@@ -5,12 +5,14 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "codec/shared_bytes.h"
 #include "reflector/event_loop.h"
+#include "reflector/tls_session.h"
 
 namespace rfbcast {
 
@@ -28,6 +30,8 @@ class ConnectionOwner {
     virtual void on_connected(Connection&) {}
     virtual void on_data(Connection&) = 0;
     virtual void on_sent(Connection&) {}
+    // The TLS handshake started with start_tls() has finished (Connection::tls() describes it).
+    virtual void on_tls_ready(Connection&) {}
     virtual void on_closed(Connection&, const std::string& reason) = 0;
 };
 
@@ -37,6 +41,12 @@ class ConnectionOwner {
 // Memory is bounded: the receive buffer never grows past `rx_cap` (a peer whose single message
 // does not fit is closed), and queued output past `tx_cap` closes the connection; owners pace
 // themselves well below that with queued_bytes().
+//
+// After start_tls() the connection carries TLS: rx() shows decrypted bytes (in a second buffer,
+// also capped at rx_cap), send() takes plaintext that is encrypted in bounded batches as the
+// socket drains, and a TLS failure closes the connection with GnuTLS's reason via on_closed.
+// Without TLS nothing changes: received bytes are parsed where recv put them, and shared
+// buffers go to sendmsg as they are.
 class Connection final : public IoHandler {
   public:
     struct Limits {
@@ -53,8 +63,20 @@ class Connection final : public IoHandler {
     // Starts receiving (call once, after construction or on_connected).
     void start();
 
-    std::span<const uint8_t> rx() const { return {rx_.data() + rx_head_, rx_tail_ - rx_head_}; }
+    std::span<const uint8_t> rx() const {
+        if (tls_) return {plain_.data() + plain_head_, plain_tail_ - plain_head_};
+        return {rx_.data() + rx_head_, rx_tail_ - rx_head_};
+    }
     void consume(size_t n);
+
+    // Turns the connection into TLS from the next byte on in both directions. Input received
+    // but not consumed is the peer's first TLS bytes; output queued before this call still goes
+    // out unencrypted, ahead of the handshake. Output queued after it waits for the handshake.
+    // Call it from on_data (or before start()): on_tls_ready, on_data with the first plaintext,
+    // or on_closed with the TLS error follow from the event loop.
+    void start_tls(std::unique_ptr<TlsSession> session);
+    // The session once start_tls() was called (nullptr before): its state and description.
+    const TlsSession* tls() const { return tls_.get(); }
 
     void send(SharedBytes bytes) { send(std::move(bytes), 0, SIZE_MAX); }
     void send(SharedBytes bytes, size_t offset, size_t len);
@@ -62,8 +84,9 @@ class Connection final : public IoHandler {
     size_t queued_bytes() const { return queued_; }
     uint64_t bytes_sent() const { return sent_total_; }
     uint64_t bytes_received() const { return recv_total_; }
-    // Bytes allocated for input: never shrinks, never exceeds limits().rx_cap.
-    size_t rx_buffer_size() const { return rx_.size(); }
+    // Bytes allocated for input: never shrinks; each of the raw and (with TLS) the decrypted
+    // buffer stays within limits().rx_cap.
+    size_t rx_buffer_size() const { return rx_.size() + plain_.size(); }
     const Limits& limits() const { return limits_; }
 
     // The owner closes: no callback follows, the connection finishes its teardown by itself and
@@ -80,9 +103,23 @@ class Connection final : public IoHandler {
   private:
     ~Connection() override;
     void arm_recv();
+    void schedule_flush();
+    void queue(SharedBytes bytes, size_t offset, size_t len);
     void flush();
     void fail(const std::string& reason);
     void maybe_destroy();
+    // Gives the owner new input: on_data, and with TLS again as long as decrypting what is
+    // left (after the owner made room, or after start_tls inside on_data) yields more.
+    void deliver(bool have_data);
+    // TLS: runs the handshake and decrypts buffered ciphertext into plain_; true when new
+    // plaintext arrived. Fails the connection on a TLS error or close.
+    bool tls_input();
+    // TLS: encrypts queued plaintext into ciphertext chunks while little ciphertext is queued.
+    void tls_encrypt();
+    void tls_take_output();
+    void tls_send_alert();
+    // The peer's close_notify came: once its last plaintext was delivered, close.
+    void tls_finish_eof();
 
     struct Chunk {
         SharedBytes bytes;
@@ -108,6 +145,17 @@ class Connection final : public IoHandler {
     std::vector<iovec> iov_;
     msghdr msg_{};
     sockaddr_storage connect_addr_{};
+
+    // TLS (all unused without it).
+    std::unique_ptr<TlsSession> tls_;
+    std::vector<uint8_t> plain_;  // decrypted input
+    size_t plain_head_ = 0, plain_tail_ = 0;
+    std::deque<Chunk> tls_plain_out_;  // plaintext waiting for encryption
+    size_t tls_plain_queued_ = 0;      // its bytes (also counted in queued_)
+    bool tls_ready_pending_ = false;   // on_tls_ready is owed to the owner
+    bool tls_kick_scheduled_ = false;
+    bool tls_bye_sent_ = false;
+    bool tls_eof_ = false;
 
     bool closing_ = false;
     bool close_when_sent_ = false;

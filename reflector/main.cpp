@@ -8,9 +8,9 @@
 #include "codec/decoder.h"
 #include "codec/encode_cache.h"
 #include "codec/rfb_constants.h"
-#include "codec/shared_tile_encoder.h"
 #include "reflector/connection.h"
 #include "reflector/demo_source.h"
+#include "reflector/encode_pool.h"
 #include "reflector/event_loop.h"
 #include "reflector/listener.h"
 #include "reflector/log.h"
@@ -18,6 +18,9 @@
 #include "reflector/session.h"
 #include "reflector/signal_watcher.h"
 #include "reflector/socket_address.h"
+#include "reflector/stats_logger.h"
+#include "reflector/tile_encode_service.h"
+#include "reflector/tls_session.h"
 #include "reflector/upstream_client.h"
 #include "reflector/viewer_connection.h"
 
@@ -74,10 +77,38 @@ int main(int argc, char** argv) {
                         "' (known: raw, copyrect, rre, corre, hextile, zlib, tight, trle, zrle)");
         uo.quality = opt.upstream_quality;
         uo.compress = opt.upstream_compress;
+        if (!opt.upstream_username_file.empty()) {
+            std::string user;
+            if (!read_secret_file(opt.upstream_username_file, user, error, SecretKind::kUsername))
+                return fail(error);
+            uo.username = user;
+        }
         if (!opt.upstream_password_file.empty()) {
-            if (!read_secret_file(opt.upstream_password_file, secret, error)) return fail(error);
+            // With a username the password may serve Plain or ARD, which use all of it.
+            const SecretKind kind = uo.username ? SecretKind::kPassword : SecretKind::kVncPassword;
+            if (!read_secret_file(opt.upstream_password_file, secret, error, kind))
+                return fail(error);
             uo.password = secret;
         }
+        uo.tls = opt.upstream_tls == "require" ? rfb::TlsPolicy::kRequire
+                 : opt.upstream_tls == "off"   ? rfb::TlsPolicy::kOff
+                                               : rfb::TlsPolicy::kPrefer;
+        if (!opt.upstream_ca.empty()) {
+            TlsCredentialsConfig tc;
+            tc.role = TlsRole::kClient;
+            tc.auth = TlsAuth::kX509;
+            tc.ca_file = opt.upstream_ca;
+            uo.tls_ca = TlsCredentials::create(tc, &error);
+            if (!uo.tls_ca) return fail("--upstream-ca: " + error);
+            if (uo.tls == rfb::TlsPolicy::kOff)
+                LOG_WARN("upstream-ca-unused",
+                         "note=\"--upstream-ca has no effect with --upstream-tls off\"");
+        } else if (!opt.upstream_tls_hostname.empty()) {
+            LOG_WARN("upstream-tls-hostname-unused",
+                     "note=\"--upstream-tls-hostname only matters with --upstream-ca\"");
+        }
+        uo.tls_hostname = opt.upstream_tls_hostname;
+        uo.allow_plain_without_tls = opt.upstream_insecure_plain;
     }
     secret.assign(secret.size(), '\0');
 
@@ -85,7 +116,9 @@ int main(int argc, char** argv) {
     if (!loop) return fail(error);
 
     rfb::EncodeCache cache(opt.cache_mb * 1024 * 1024);
-    rfb::SharedTileEncoder encoder(cache);
+    EncodePool pool(*loop, opt.encode_threads >= 0 ? static_cast<unsigned>(opt.encode_threads)
+                                                   : default_encode_threads());
+    TileEncodeService encoder(cache, pool);
     Session session(*loop, so, encoder);
     std::unique_ptr<UpstreamLink> upstream;
     if (demo)
@@ -124,8 +157,10 @@ int main(int argc, char** argv) {
     });
     if (!signals.start()) return fail("cannot set up signal handling");
 
-    LOG_INFO("started", "version=%s listen=%s upstream=%s", RFBCAST_VERSION, opt.listen.c_str(),
-             demo ? "demo" : opt.upstream.c_str());
+    LOG_INFO("started", "version=%s listen=%s upstream=%s encode-threads=%u", RFBCAST_VERSION,
+             opt.listen.c_str(), demo ? "demo" : opt.upstream.c_str(), pool.threads());
+    StatsLogger stats(*loop, std::chrono::seconds(opt.stats_interval_s), session, encoder);
+    stats.start();
     upstream->start();
     loop->run();
 

@@ -22,6 +22,28 @@ std::optional<int> parse_options(int argc, char** argv, Options& o) {
     app.add_option("--upstream-password-file", o.upstream_password_file,
                    "File with the upstream's VNC password (first line)")
         ->envname("RFBCAST_UPSTREAM_PASSWORD_FILE");
+    app.add_option("--upstream-username-file", o.upstream_username_file,
+                   "File with the username for the upstream's VeNCrypt Plain or Apple Remote "
+                   "Desktop authentication (first line)")
+        ->envname("RFBCAST_UPSTREAM_USERNAME_FILE");
+    app.add_option("--upstream-tls", o.upstream_tls,
+                   "TLS towards the upstream (VeNCrypt): require (refuse None, VncAuth, ARD and "
+                   "plain-text Plain), prefer (use it when offered) or off")
+        ->envname("RFBCAST_UPSTREAM_TLS")
+        ->check(CLI::IsMember({"require", "prefer", "off"}))
+        ->capture_default_str();
+    app.add_option("--upstream-ca", o.upstream_ca,
+                   "PEM file of CA certificates to verify the upstream's X509 certificate, or "
+                   "'system'. Enables the X509 sub-types; with --upstream-tls require, "
+                   "anonymous TLS is then refused")
+        ->envname("RFBCAST_UPSTREAM_CA");
+    app.add_option("--upstream-tls-hostname", o.upstream_tls_hostname,
+                   "Name the upstream's certificate must carry (default: the --upstream host)")
+        ->envname("RFBCAST_UPSTREAM_TLS_HOSTNAME");
+    app.add_flag("--upstream-insecure-plain", o.upstream_insecure_plain,
+                 "Allow VeNCrypt Plain without TLS: username and password cross the network "
+                 "unencrypted")
+        ->envname("RFBCAST_UPSTREAM_INSECURE_PLAIN");
     app.add_option("--upstream-encodings", o.upstream_encodings,
                    "Encodings to ask the upstream for, in preference order, e.g. zrle,hextile,raw")
         ->envname("RFBCAST_UPSTREAM_ENCODINGS");
@@ -62,6 +84,15 @@ std::optional<int> parse_options(int argc, char** argv, Options& o) {
         ->envname("RFBCAST_MAX_VIEWERS")
         ->check(CLI::Range(1, 100000))
         ->capture_default_str();
+    app.add_option("--encode-threads", o.encode_threads,
+                   "Encoder threads (0: encode on the event loop; default: cores - 1)")
+        ->envname("RFBCAST_ENCODE_THREADS")
+        ->check(CLI::Range(0, 256));
+    app.add_option("--stats-interval", o.stats_interval_s,
+                   "Seconds between 'stats' log lines (0: none)")
+        ->envname("RFBCAST_STATS_INTERVAL")
+        ->check(CLI::Range(0, 86400))
+        ->capture_default_str();
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -72,31 +103,37 @@ std::optional<int> parse_options(int argc, char** argv, Options& o) {
         return 2;
     }
     o.log_format = format == "json" ? LogFormat::kJson : LogFormat::kText;
+    if (o.upstream_insecure_plain && o.upstream_tls == "require") {
+        std::cerr << "--upstream-insecure-plain contradicts --upstream-tls require\n";
+        return 2;
+    }
     return std::nullopt;
 }
 
-bool read_secret_file(const std::string& path, std::string& out, std::string& error) {
+bool read_secret_file(const std::string& path, std::string& out, std::string& error,
+                      SecretKind kind) {
+    const char* what = kind == SecretKind::kUsername ? "username file" : "password file";
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0) {
-        error = "cannot read password file " + path + ": " + std::strerror(errno);
+        error = std::string("cannot read ") + what + " " + path + ": " + std::strerror(errno);
         return false;
     }
     std::ifstream in(path);
     if (!in) {
-        error = "cannot open password file " + path;
+        error = std::string("cannot open ") + what + " " + path;
         return false;
     }
     std::getline(in, out);
     while (!out.empty() && (out.back() == '\r' || out.back() == '\n'))
         out.pop_back();
     if (out.empty()) {
-        error = "password file " + path + " is empty";
+        error = std::string(what) + " " + path + " is empty";
         return false;
     }
-    if (st.st_mode & (S_IRWXG | S_IRWXO))
+    if (kind != SecretKind::kUsername && (st.st_mode & (S_IRWXG | S_IRWXO)))
         LOG_WARN("password-file-permissions",
                  "file=%s problem=\"readable by group or others; chmod 600 it\"", path.c_str());
-    if (out.size() > 8)
+    if (kind == SecretKind::kVncPassword && out.size() > 8)
         LOG_WARN("password-truncated",
                  "file=%s problem=\"VNC authentication uses only the first 8 characters\"",
                  path.c_str());

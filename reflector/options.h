@@ -10,9 +10,14 @@ namespace rfbcast {
 struct Options {
     std::string upstream;  // host:port; empty = demo session
     std::string upstream_password_file;
-    std::string upstream_encodings;  // comma-separated names, preference order; "" = by link
-    int upstream_quality = -1;       // JPEG quality 0..9 asked of the upstream; -1 = lossless
-    int upstream_compress = -1;      // compression level 0..9 asked of the upstream
+    std::string upstream_username_file;    // VeNCrypt Plain and Apple Remote Desktop
+    std::string upstream_tls = "prefer";   // require, prefer or off
+    std::string upstream_ca;               // PEM CA file for X509 sub-types, or "system"
+    std::string upstream_tls_hostname;     // name the upstream certificate must carry
+    bool upstream_insecure_plain = false;  // allow VeNCrypt Plain without TLS
+    std::string upstream_encodings;        // comma-separated names, preference order; "" = by link
+    int upstream_quality = -1;             // JPEG quality 0..9 asked of the upstream; -1 = lossless
+    int upstream_compress = -1;            // compression level 0..9 asked of the upstream
     std::string listen = "0.0.0.0:5900";
     std::string password_file;
     std::string viewonly_password_file;
@@ -22,14 +27,24 @@ struct Options {
     LogFormat log_format = LogFormat::kText;
     size_t cache_mb = 256;
     size_t max_viewers = 1000;
+    int encode_threads = -1;  // -1: cores - 1
+    int stats_interval_s = 60;
 };
 
 // Parses argv (and RFBCAST_* environment variables, which flags override). Returns 0 to go on,
 // or an exit code (0 after --help/--version, 2 after a usage error) with the text already printed.
 std::optional<int> parse_options(int argc, char** argv, Options& out);
 
+// What a secret file holds, for the warnings that fit it.
+enum class SecretKind {
+    kVncPassword,  // VNC Authentication uses only the first 8 characters: longer ones warn
+    kPassword,     // used whole (upstream: VncAuth, but also Plain and ARD)
+    kUsername,
+};
+
 // Reads the first line of a secret file (no trailing newline). Errors name the file, never its
 // content; a file readable by group or others gets a warning.
-bool read_secret_file(const std::string& path, std::string& out, std::string& error);
+bool read_secret_file(const std::string& path, std::string& out, std::string& error,
+                      SecretKind kind = SecretKind::kVncPassword);
 
 }  // namespace rfbcast

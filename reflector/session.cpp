@@ -9,10 +9,19 @@
 
 namespace rfbcast {
 
-Session::Session(EventLoop& loop, SessionOptions options, rfb::SharedTileEncoder& encoder)
-    : loop_(loop), options_(std::move(options)), encoder_(encoder), desktop_name_(options_.name) {}
+Session::Session(EventLoop& loop, SessionOptions options, TileEncodeService& encoder)
+    : loop_(loop), options_(std::move(options)), encoder_(encoder), desktop_name_(options_.name) {
+    // Viewers whose tiles the full pool refused wait for encodes to finish, then try again.
+    progress_listener_ = encoder_.add_progress_listener([this] {
+        if (in_update_) return;
+        for (auto& v : viewers_)
+            v->try_send();
+    });
+}
 
-Session::~Session() = default;
+Session::~Session() {
+    encoder_.remove_progress_listener(progress_listener_);
+}
 
 void Session::resized(uint32_t width, uint32_t height) {
     grid_.reset(width, height);
@@ -57,10 +66,27 @@ void Session::end_update() {
     changed_.clear();
     const size_t damaged_count = damaged_.count();
     grid_.rehash(fb_, damaged_, changed_);
+    const bool resized = resized_in_update_;
     if (resized_in_update_) {
         // After a resize every tile is new to every viewer, whatever its hash says.
         changed_.set_all();
         resized_in_update_ = false;
+    }
+    // Scrolling the upstream did not announce becomes copies, when the update carried none of
+    // its own (then its copies say what moved, and the row hashes only need recording).
+    if (resized || !copies_.empty() || !options_.detect_scroll) {
+        scroll_.record(fb_, grid_, damaged_);
+    } else {
+        const auto moves = scroll_.detect(fb_, grid_, damaged_);
+        if (!moves.empty()) {
+            for (const rfb::DetectedCopy& m : moves)
+                copies_.push_back(CopyOp{m.dst, m.dst.x, m.src_y});
+            // Every row inside a detected copy is exactly the moved pixels: nothing in it needs
+            // re-sending, whatever was damaged around it.
+            damage_before_copy_ = false;
+            damaged_after_copies_.clear();
+            stats_.scrolls_detected += moves.size();
+        }
     }
     damaged_.clear();
     const size_t changed_count = changed_.count();

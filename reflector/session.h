@@ -7,10 +7,11 @@
 
 #include "codec/cursor.h"
 #include "codec/framebuffer.h"
-#include "codec/shared_tile_encoder.h"
+#include "codec/scroll_detector.h"
 #include "codec/tile_bitmap.h"
 #include "codec/tile_grid.h"
 #include "reflector/event_loop.h"
+#include "reflector/tile_encode_service.h"
 #include "reflector/upstream_link.h"
 
 namespace rfbcast {
@@ -41,6 +42,8 @@ struct SessionOptions {
     size_t max_viewers = 1000;
     // How long a viewer that finished its handshake waits for the first upstream frame.
     Clock::duration first_frame_wait = std::chrono::seconds(15);
+    // Turn unannounced vertical scrolling into CopyRect for viewers that take it.
+    bool detect_scroll = true;
 };
 
 // One upstream, its canonical framebuffer, the per-tile hashes and its viewers (DESIGN.md).
@@ -51,12 +54,12 @@ struct SessionOptions {
 // and the changed set is OR-ed into every viewer's dirty bitmap.
 class Session {
   public:
-    Session(EventLoop& loop, SessionOptions options, rfb::SharedTileEncoder& encoder);
+    Session(EventLoop& loop, SessionOptions options, TileEncodeService& encoder);
     ~Session();
 
     const SessionOptions& options() const { return options_; }
     EventLoop& loop() { return loop_; }
-    rfb::SharedTileEncoder& encoder() { return encoder_; }
+    TileEncodeService& encoder() { return encoder_; }
 
     // --- framebuffer state, read by viewers ---
     bool has_frame() const { return has_frame_; }
@@ -101,18 +104,20 @@ class Session {
     void forward_cut_text(const std::string& latin1);
 
     struct Stats {
-        uint64_t updates = 0, changed_tiles = 0, unchanged_tiles = 0;
+        uint64_t updates = 0, changed_tiles = 0, unchanged_tiles = 0, scrolls_detected = 0;
     };
     const Stats& stats() const { return stats_; }
 
   private:
     EventLoop& loop_;
     SessionOptions options_;
-    rfb::SharedTileEncoder& encoder_;
+    TileEncodeService& encoder_;
+    uint64_t progress_listener_ = 0;
     UpstreamLink* upstream_ = nullptr;
 
     rfb::Framebuffer fb_;
     rfb::TileGrid grid_;
+    rfb::ScrollDetector scroll_;
     rfb::TileBitmap damaged_, changed_;
     std::vector<CopyOp> copies_;
     bool damage_before_copy_ = false;

@@ -3,9 +3,11 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <iterator>
 #include <random>
@@ -32,6 +34,7 @@ constexpr int32_t kEncodingPreference[] = {
 constexpr int32_t kPseudoEncodings[] = {rfb::encoding::kDesktopSize,
                                         rfb::encoding::kExtendedDesktopSize,
                                         rfb::encoding::kLastRect,
+                                        rfb::encoding::kCursorWithAlpha,
                                         rfb::encoding::kCursor,
                                         rfb::encoding::kXCursor,
                                         rfb::encoding::kDesktopName,
@@ -46,8 +49,22 @@ constexpr uint32_t kFenceRequest = 0x80000000u;
 
 }  // namespace
 
+namespace {
+
+// Until measured, a server on this host is assumed local and any other one LAN.
+LinkClass initial_link_class(const std::string& host) {
+    const bool loopback = host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+    return loopback ? LinkClass::kLocal : LinkClass::kLan;
+}
+
+}  // namespace
+
 UpstreamClient::UpstreamClient(Session& session, UpstreamOptions options)
-    : session_(session), options_(std::move(options)), backoff_(options_.backoff_min) {}
+    : session_(session),
+      options_(std::move(options)),
+      backoff_(options_.backoff_min),
+      link_(LinkEstimatorConfig{}, initial_link_class(options_.host)),
+      asked_for_(link_.link_class()) {}
 
 UpstreamClient::~UpstreamClient() {
     if (timer_) session_.loop().cancel_timer(timer_);
@@ -99,6 +116,7 @@ void UpstreamClient::connect_now() {
     conn_ = new Connection(session_.loop(), fd, this, limits, describe());
     state_ = State::kConnecting;
     ++connects_;
+    connect_started_ = session_.loop().now();
     conn_->connect(res->ai_addr, res->ai_addrlen);
     freeaddrinfo(res);
     timer_ = session_.loop().add_timer(options_.handshake_timeout, [this] {
@@ -108,23 +126,79 @@ void UpstreamClient::connect_now() {
     });
 }
 
+namespace {
+
+bool fill_random(std::span<uint8_t> out) {
+    size_t got = 0;
+    while (got < out.size()) {
+        const ssize_t n = getrandom(out.data() + got, out.size() - got, 0);
+        if (n < 0 && errno != EINTR) return false;
+        if (n > 0) got += static_cast<size_t>(n);
+    }
+    return true;
+}
+
+const char* policy_name(rfb::TlsPolicy p) {
+    switch (p) {
+        case rfb::TlsPolicy::kOff:
+            return "off";
+        case rfb::TlsPolicy::kRequire:
+            return "require";
+        default:
+            return "prefer";
+    }
+}
+
+}  // namespace
+
 void UpstreamClient::on_connected(Connection& c) {
     state_ = State::kHandshake;
+    const Clock::time_point now = session_.loop().now();
+    link_.add_rtt(now - connect_started_, now);  // the TCP handshake is one round trip
     rfb::ClientHandshakeConfig cfg;
     cfg.password = options_.password;
+    cfg.username = options_.username;
     cfg.shared = true;
-    handshake_ = std::make_unique<rfb::ClientHandshake>(cfg);
+    cfg.tls = options_.tls;
+    cfg.x509_verifiable = options_.tls_ca != nullptr;
+    cfg.allow_plain_without_tls = options_.allow_plain_without_tls;
+    cfg.avoid_vencrypt = avoid_vencrypt_;
+    cfg.random = fill_random;
+    handshake_ = std::make_unique<rfb::ClientHandshake>(std::move(cfg));
     c.start();
 }
 
 void UpstreamClient::on_data(Connection& c) {
     if (state_ == State::kHandshake) {
+        // The server answers each handshake step at once: each answer is a round-trip sample.
+        const Clock::time_point now = session_.loop().now();
+        if (handshake_sent_at_) {
+            link_.add_rtt(now - *handshake_sent_at_, now);
+            handshake_sent_at_.reset();
+        }
         std::vector<uint8_t> out;
         const rfb::HandshakeStep step = handshake_->feed(c.rx(), out);
         c.consume(step.consumed);
-        if (!out.empty()) c.send_copy(out);
+        if (!out.empty()) {
+            c.send_copy(out);
+            handshake_sent_at_ = now;
+        }
+        std::fill(out.begin(), out.end(), 0);  // may hold credentials
         if (step.status == rfb::HandshakeStep::kFailed) {
+            if (handshake_->vencrypt_unusable() && options_.tls == rfb::TlsPolicy::kPrefer &&
+                !avoid_vencrypt_) {
+                avoid_vencrypt_ = true;
+                LOG_WARN("upstream-vencrypt-unusable",
+                         "session=%s upstream=%s note=\"next attempts use the server's other "
+                         "security types\"",
+                         session_.options().name.c_str(), describe().c_str());
+            }
             fail("handshake failed: " + step.error);
+            return;
+        }
+        if (const rfb::TlsKind kind = handshake_->tls_needed(); kind != rfb::TlsKind::kNone) {
+            handshake_sent_at_.reset();  // the TLS handshake takes several round trips
+            start_tls(c, kind);          // what follows arrives decrypted, in a later on_data
             return;
         }
         if (step.status != rfb::HandshakeStep::kDone) return;
@@ -135,6 +209,46 @@ void UpstreamClient::on_data(Connection& c) {
         if (conn_) conn_->consume(r.consumed);
         if (r.status == rfb::ServerReadResult::kError) fail("protocol error: " + r.error);
     }
+}
+
+bool UpstreamClient::start_tls(Connection& c, rfb::TlsKind kind) {
+    std::string error;
+    std::shared_ptr<const TlsCredentials> credentials;
+    TlsSessionOptions so;
+    if (kind == rfb::TlsKind::kX509) {
+        credentials = options_.tls_ca;
+        so.hostname = options_.tls_hostname.empty() ? options_.host : options_.tls_hostname;
+    } else {
+        if (!anon_credentials_)
+            anon_credentials_ = TlsCredentials::create(
+                TlsCredentialsConfig{TlsRole::kClient, TlsAuth::kAnonymous, {}, {}, {}}, &error);
+        credentials = anon_credentials_;
+    }
+    std::unique_ptr<TlsSession> session =
+        credentials ? TlsSession::create(credentials, so, &error) : nullptr;
+    if (!session) {
+        fail("cannot start TLS: " + (error.empty() ? std::string("no credentials") : error));
+        return false;
+    }
+    LOG_DEBUG("upstream-tls-start", "session=%s upstream=%s security=%s verify=%s",
+              session_.options().name.c_str(), describe().c_str(),
+              handshake_->security_description().c_str(),
+              kind == rfb::TlsKind::kX509 ? so.hostname.c_str() : "none (anonymous)");
+    c.start_tls(std::move(session));
+    std::vector<uint8_t> out;
+    handshake_->tls_started(out);
+    if (!out.empty()) c.send_copy(out);  // Plain's credentials: leave encrypted
+    std::fill(out.begin(), out.end(), 0);
+    return true;
+}
+
+void UpstreamClient::on_tls_ready(Connection& c) {
+    const TlsSession* tls = c.tls();
+    if (!tls) return;
+    LOG_INFO(
+        "upstream-tls", "session=%s upstream=%s tls=\"%s\" server=%s",
+        session_.options().name.c_str(), describe().c_str(), tls->description().c_str(),
+        tls->auth() == TlsAuth::kX509 ? "certificate-verified" : "anonymous (not authenticated)");
 }
 
 void UpstreamClient::after_server_init() {
@@ -155,33 +269,60 @@ void UpstreamClient::after_server_init() {
     // Ask for canonical pixels: decoders then write straight into the framebuffer.
     send_message(rfb::SetPixelFormatMsg{rfb::PixelFormat::canonical()});
     reader_->set_wire_format(rfb::PixelFormat::canonical());
-    rfb::SetEncodingsMsg enc;
-    if (options_.encodings.empty())
-        enc.encodings.assign(std::begin(kEncodingPreference), std::end(kEncodingPreference));
-    else
-        enc.encodings = options_.encodings;
-    std::erase_if(enc.encodings, [](int32_t e) { return !rfb::make_decoder(e); });
-    enc.encodings.insert(enc.encodings.end(), std::begin(kPseudoEncodings),
-                         std::end(kPseudoEncodings));
-    if (options_.quality >= 0)
-        enc.encodings.push_back(rfb::encoding::kJpegQuality0 + options_.quality);
-    if (options_.compress >= 0)
-        enc.encodings.push_back(rfb::encoding::kCompressLevel0 + options_.compress);
+    send_message(rfb::SetEncodingsMsg{encodings_to_ask()});
+    asked_for_ = link_.link_class();
     encodings_seen_.clear();
     continuous_ = false;
     qemu_keys_ = false;
-    send_message(enc);
     state_ = State::kNormal;
     backoff_ = options_.backoff_min;
     attempts_ = 0;
     LOG_INFO("upstream-connected",
-             "session=%s upstream=%s rfb=3.%d security=%u size=%ux%u name=\"%s\" format=\"%s\"",
+             "session=%s upstream=%s rfb=3.%d security=%s tls-policy=%s size=%ux%u name=\"%s\" "
+             "format=\"%s\"",
              session_.options().name.c_str(), describe().c_str(), handshake_->minor_version(),
-             handshake_->security_type(), info.width, info.height, info.name.c_str(),
-             info.format.describe().c_str());
+             handshake_->security_description().c_str(), policy_name(options_.tls), info.width,
+             info.height, info.name.c_str(), info.format.describe().c_str());
     if (!session_.has_frame() || session_.desktop_name() == session_.options().name)
         session_.set_desktop_name(info.name);
     request_update(false);
+}
+
+std::vector<int32_t> UpstreamClient::encodings_to_ask() const {
+    std::vector<int32_t> list =
+        options_.encodings.empty() ? preferred_encodings(link_.link_class()) : options_.encodings;
+    // Keep pseudo-encodings (the link's quality and compression choice among them); drop what we
+    // cannot decode.
+    std::erase_if(list, [](int32_t e) { return e >= 0 && !rfb::make_decoder(e); });
+    namespace enc = rfb::encoding;
+    auto is_quality = [](int32_t e) { return e >= enc::kJpegQuality0 && e <= enc::kJpegQuality9; };
+    auto is_compress = [](int32_t e) {
+        return e >= enc::kCompressLevel0 && e <= enc::kCompressLevel9;
+    };
+    if (options_.quality >= 0) {
+        std::erase_if(list, is_quality);
+        list.push_back(enc::kJpegQuality0 + options_.quality);
+    }
+    if (options_.compress >= 0) {
+        std::erase_if(list, is_compress);
+        list.push_back(enc::kCompressLevel0 + options_.compress);
+    }
+    list.insert(list.end(), std::begin(kPseudoEncodings), std::end(kPseudoEncodings));
+    return list;
+}
+
+// A new link class asks the server for the encodings that suit it (SetEncodings may be sent at
+// any time); an explicit --upstream-encodings list is never second-guessed.
+void UpstreamClient::after_link_sample() {
+    if (state_ != State::kNormal || !options_.encodings.empty()) return;
+    if (link_.link_class() == asked_for_) return;
+    asked_for_ = link_.link_class();
+    const auto rtt = link_.min_rtt();
+    const auto bps = link_.throughput_bps();
+    LOG_INFO("upstream-link", "session=%s upstream=%s class=%s min-rtt-us=%lld rate-mbps=%.1f",
+             session_.options().name.c_str(), describe().c_str(), link_class_name(asked_for_),
+             static_cast<long long>(rtt ? rtt->count() / 1000 : -1), bps ? *bps / 1e6 : -1.0);
+    send_message(rfb::SetEncodingsMsg{encodings_to_ask()});
 }
 
 void UpstreamClient::send_message(const rfb::ClientMessage& m) {
@@ -194,6 +335,8 @@ void UpstreamClient::send_message(const rfb::ClientMessage& m) {
 
 void UpstreamClient::request_update(bool incremental) {
     const rfb::Framebuffer& fb = session_.framebuffer();
+    // An incremental request is answered only when the screen changes: no round-trip sample.
+    if (!incremental) full_request_at_ = session_.loop().now();
     send_message(rfb::UpdateRequestMsg{incremental, rfb::Rect{0, 0, fb.width(), fb.height()}});
 }
 
@@ -221,6 +364,8 @@ void UpstreamClient::on_closed(Connection&, const std::string& reason) {
 void UpstreamClient::fail(const std::string& reason) {
     const bool was_up = state_ == State::kNormal;
     last_error_ = reason;
+    // The server may come back configured differently: give VeNCrypt another chance.
+    if (was_up) avoid_vencrypt_ = false;
     if (conn_) {
         conn_->close();
         conn_ = nullptr;
@@ -233,6 +378,8 @@ void UpstreamClient::fail(const std::string& reason) {
     if (session_.in_update()) session_.end_update();
     reader_.reset();
     handshake_.reset();
+    full_request_at_.reset();
+    handshake_sent_at_.reset();
     state_ = State::kIdle;
     LOG_WARN(was_up ? "upstream-lost" : "upstream-connect-failed",
              "session=%s upstream=%s reason=\"%s\"", session_.options().name.c_str(),
@@ -252,6 +399,16 @@ void UpstreamClient::schedule_reconnect() {
 
 void UpstreamClient::on_update_begin() {
     session_.begin_update();
+    const Clock::time_point now = session_.loop().now();
+    if (full_request_at_) {
+        link_.add_rtt(now - *full_request_at_, now);
+        full_request_at_.reset();
+    }
+    update_begin_at_ = now;
+    if (conn_) {
+        update_rx_at_begin_ = conn_->bytes_received();
+        update_waiting_ = conn_->rx().size();
+    }
 }
 void UpstreamClient::on_damage(const rfb::Rect& r) {
     session_.damage(r);
@@ -269,6 +426,18 @@ void UpstreamClient::on_copy(const rfb::Rect& dst, uint32_t src_x, uint32_t src_
 }
 void UpstreamClient::on_update_end() {
     session_.end_update();
+    if (conn_) {
+        const Clock::time_point now = session_.loop().now();
+        TransferSample t;
+        const uint64_t arrived = conn_->bytes_received() - update_rx_at_begin_;
+        const size_t left = conn_->rx().size();
+        t.bytes = arrived + update_waiting_ > left ? arrived + update_waiting_ - left : 0;
+        t.bytes_waiting = std::min<uint64_t>(update_waiting_, t.bytes);
+        t.elapsed = now - update_begin_at_;
+        // Bytes still queued after the update: we, not the link, set the pace.
+        t.reader_limited = left > 0;
+        if (link_.add_transfer(t, now)) after_link_sample();
+    }
     // A resize clears the framebuffer: ask for all of it (also under continuous updates).
     if (full_refresh_needed_) {
         full_refresh_needed_ = false;

@@ -7,6 +7,8 @@
 #include "codec/client_handshake.h"
 #include "codec/server_message_reader.h"
 #include "reflector/connection.h"
+#include "reflector/link_estimator.h"
+#include "reflector/tls_session.h"
 #include "reflector/upstream_link.h"
 
 namespace rfbcast {
@@ -17,8 +19,16 @@ struct UpstreamOptions {
     std::string host = "127.0.0.1";
     uint16_t port = 5900;
     std::optional<std::string> password;
-    std::vector<int32_t> encodings;  // preference order; empty = rfbcast's default order
-    int quality = -1;                // JPEG quality pseudo-encoding to send; -1 = none
+    std::optional<std::string> username;  // VeNCrypt Plain and Apple Remote Desktop
+    rfb::TlsPolicy tls = rfb::TlsPolicy::kPrefer;
+    // Trust anchors for X509 sub-types (--upstream-ca), loaded at start-up; without them only
+    // anonymous TLS is used.
+    std::shared_ptr<const TlsCredentials> tls_ca;
+    // The name the server's certificate must carry; empty: `host`.
+    std::string tls_hostname;
+    bool allow_plain_without_tls = false;  // VeNCrypt Plain (256): password in clear
+    std::vector<int32_t> encodings;        // preference order; empty = rfbcast's default order
+    int quality = -1;                      // JPEG quality pseudo-encoding to send; -1 = none
     int compress = -1;
     Clock::duration handshake_timeout = std::chrono::seconds(15);
     Clock::duration backoff_min = std::chrono::milliseconds(500);
@@ -52,17 +62,21 @@ class UpstreamClient final : public UpstreamLink, public ConnectionOwner, rfb::S
     // ConnectionOwner
     void on_connected(Connection& c) override;
     void on_data(Connection& c) override;
+    void on_tls_ready(Connection& c) override;
     void on_closed(Connection& c, const std::string& reason) override;
 
   private:
     enum class State { kIdle, kConnecting, kHandshake, kNormal };
 
     void connect_now();
+    bool start_tls(Connection& c, rfb::TlsKind kind);
     void fail(const std::string& reason);
     void schedule_reconnect();
     void after_server_init();
     void request_update(bool incremental);
     void send_message(const rfb::ClientMessage& m);
+    std::vector<int32_t> encodings_to_ask() const;
+    void after_link_sample();
 
     // rfb::ServerMessageSink
     void on_update_begin() override;
@@ -93,7 +107,21 @@ class UpstreamClient final : public UpstreamLink, public ConnectionOwner, rfb::S
     bool qemu_keys_ = false;
     std::vector<int32_t> encodings_seen_;  // this connection's, for a log line on first use
     uint64_t connects_ = 0;
+    // The last handshake chose VeNCrypt and found no usable sub-type: under kPrefer the next
+    // attempts take the server's other security types.
+    bool avoid_vencrypt_ = false;
+    std::shared_ptr<const TlsCredentials> anon_credentials_;
     std::string last_error_;
+
+    // What the link to the server costs, measured across reconnects; it picks the encodings
+    // asked for when --upstream-encodings is not given.
+    LinkEstimator link_;
+    LinkClass asked_for_ = LinkClass::kLan;
+    Clock::time_point connect_started_{};
+    std::optional<Clock::time_point> full_request_at_, handshake_sent_at_;
+    Clock::time_point update_begin_at_{};
+    uint64_t update_rx_at_begin_ = 0;
+    size_t update_waiting_ = 0;
 };
 
 }  // namespace rfbcast

@@ -3,6 +3,8 @@
 #include <algorithm>
 
 #include "codec/byte_writer.h"
+#include "codec/colour_map.h"
+#include "codec/encoder.h"
 #include "codec/rfb_constants.h"
 #include "codec/server_messages.h"
 #include "codec/tile_grid.h"
@@ -37,7 +39,30 @@ const char* access_name(rfb::AccessLevel a) {
 }
 
 bool is_sendable_encoding(int32_t e) {
-    return e == rfb::encoding::kRaw || e == rfb::encoding::kHextile || e == rfb::encoding::kZRLE;
+    // Pseudo-encodings are negative; everything rfbcast can encode has an encoder.
+    return e >= 0 && e != rfb::encoding::kCopyRect && rfb::make_encoder(e) != nullptr;
+}
+
+// Only what the chosen encoder reads belongs in the profile: viewers that differ in a setting
+// their encoding ignores still share encodes.
+rfb::EncodeTuning tuning_for(int32_t encoding, const rfb::EncodeTuning& asked) {
+    namespace enc = rfb::encoding;
+    rfb::EncodeTuning t;
+    switch (encoding) {
+        case enc::kTight:
+        case enc::kTightZstd:
+            t = asked;
+            break;
+        case enc::kZRLE:
+        case enc::kZlib:
+        case enc::kZstd:
+        case enc::kZSTDRLE:
+            t.compress = asked.compress;
+            break;
+        default:
+            break;
+    }
+    return t;
 }
 
 }  // namespace
@@ -176,6 +201,9 @@ void ViewerConnection::handle_messages() {
 }
 
 void ViewerConnection::set_pixel_format(const rfb::PixelFormat& pf) {
+    // A colour-map viewer gets rfbcast's fixed BGR233 map before any pixel in its format.
+    if (!pf.true_colour && conn_ && state_ == State::kNormal)
+        conn_->send_copy(rfb::bgr233_colour_map_message());
     format_ = pf;
     writer_ = std::make_unique<rfb::PixelWriter>(pf);
     profile_.format = pf;
@@ -188,6 +216,7 @@ void ViewerConnection::set_encodings(const std::vector<int32_t>& encodings) {
     bool chosen = false;
     supports_copyrect_ = supports_desktop_size_ = supports_ext_desktop_size_ = false;
     supports_cursor_ = supports_desktop_name_ = supports_last_rect_ = false;
+    supports_cursor_alpha_ = false;
     supports_qemu_keys_ = false;
     tuning_ = rfb::EncodeTuning{};
     for (int32_t e : encodings) {
@@ -199,6 +228,7 @@ void ViewerConnection::set_encodings(const std::vector<int32_t>& encodings) {
         if (e == enc::kDesktopSize) supports_desktop_size_ = true;
         if (e == enc::kExtendedDesktopSize) supports_ext_desktop_size_ = true;
         if (e == enc::kCursor) supports_cursor_ = true;
+        if (e == enc::kCursorWithAlpha) supports_cursor_alpha_ = true;
         if (e == enc::kDesktopName) supports_desktop_name_ = true;
         if (e == enc::kLastRect) supports_last_rect_ = true;
         if (e == enc::kQemuExtendedKeyEvent) supports_qemu_keys_ = true;
@@ -206,6 +236,10 @@ void ViewerConnection::set_encodings(const std::vector<int32_t>& encodings) {
             tuning_.quality = e - enc::kJpegQuality0;
         if (e >= enc::kCompressLevel0 && e <= enc::kCompressLevel9)
             tuning_.compress = e - enc::kCompressLevel0;
+        if (e >= enc::kJpegFineQuality0 && e <= enc::kJpegFineQuality100)
+            tuning_.fine_quality = e - enc::kJpegFineQuality0;
+        if (e >= enc::kJpegSubsamp1X && e <= enc::kJpegSubsamp16X)
+            tuning_.subsampling = e - enc::kJpegSubsamp1X;
     }
     if (log_enabled(LogLevel::kDebug)) {
         std::string list;
@@ -216,10 +250,7 @@ void ViewerConnection::set_encodings(const std::vector<int32_t>& encodings) {
                   list.c_str());
     }
     profile_.encoding = preferred_encoding_;
-    // Only what the chosen encoder reads belongs in the profile: viewers that differ in a
-    // setting their encoding ignores still share encodes.
-    profile_.tuning = rfb::EncodeTuning{};
-    if (preferred_encoding_ == enc::kZRLE) profile_.tuning.compress = tuning_.compress;
+    profile_.tuning = tuning_for(preferred_encoding_, tuning_);
     profile_id_ = profile_.id();
 }
 
@@ -265,7 +296,8 @@ bool ViewerConnection::can_send_now() const {
 // updates), sees the whole desktop at its current size, and whose view of every source region is
 // already what the session had before the copy: no source tile may be dirty for it.
 bool ViewerConnection::can_replay(const FrameChange& change) const {
-    if (change.copies.empty() || !supports_copyrect_ || !can_send_now()) return false;
+    if (change.copies.empty() || !supports_copyrect_ || !can_send_now() || gather_.active)
+        return false;
     const rfb::Framebuffer& fb = session_.framebuffer();
     if (size_generation_ != session_.size_generation() || width_ != fb.width() ||
         height_ != fb.height() || !pending_copies_.empty())
@@ -333,21 +365,7 @@ void ViewerConnection::sync_size() {
     dirty_.set_all();
 }
 
-bool ViewerConnection::build_update() {
-    const rfb::Framebuffer& fb = session_.framebuffer();
-    const rfb::TileGrid& grid = session_.tiles();
-    std::vector<uint8_t> head;
-    head.reserve(1024);
-    rfb::ByteWriter w(head);
-    rfb::write_update_header(w, 0);  // count patched below
-    struct Piece {
-        SharedBytes body;  // null: a slice [begin, end) of `head`
-        size_t begin, end;
-    };
-    std::vector<Piece> pieces;
-    size_t seg_start = 0;
-    size_t count = 0;
-
+void ViewerConnection::write_pseudo_rects(rfb::ByteWriter& w, size_t& count) {
     const bool resizing = size_generation_ != session_.size_generation();
     if (resizing) {
         sync_size();
@@ -368,9 +386,15 @@ bool ViewerConnection::build_update() {
             ++count;
         }
     }
-    if (supports_cursor_ && cursor_generation_ != session_.cursor_generation() &&
-        session_.cursor().width > 0 && session_.cursor().consistent()) {
-        rfb::write_cursor_rect(w, session_.cursor(), *writer_);
+    if ((supports_cursor_ || supports_cursor_alpha_) &&
+        cursor_generation_ != session_.cursor_generation() && session_.cursor().width > 0 &&
+        session_.cursor().consistent()) {
+        // Alpha shapes go as Cursor With Alpha to viewers that take it; everyone else gets the
+        // classic shape with a mask dithered from the alpha (session cursors carry both).
+        if (supports_cursor_alpha_)
+            rfb::write_cursor_with_alpha_rect(w, session_.cursor());
+        else
+            rfb::write_cursor_rect(w, session_.cursor(), *writer_);
         cursor_generation_ = session_.cursor_generation();
         ++count;
     }
@@ -385,13 +409,33 @@ bool ViewerConnection::build_update() {
         name_generation_ = session_.name_generation();
         ++count;
     }
-
     // Copies first: the tiles that follow were encoded from the pixels after them.
     for (const CopyOp& c : pending_copies_) {
         rfb::write_copyrect(w, c.dst, c.src_x, c.src_y);
         ++count;
     }
     pending_copies_.clear();
+}
+
+// Phase one of an update, at an upstream update boundary: everything but the tile bodies is
+// decided now, and each dirty tile's body is taken from the cache or asked of the encode pool.
+// The update goes out (assemble_update) once the last body is back; meanwhile the viewer's
+// dirty set keeps collecting newer changes for the next update.
+bool ViewerConnection::build_update() {
+    if (gather_.active) return false;
+    const rfb::Framebuffer& fb = session_.framebuffer();
+    const rfb::TileGrid& grid = session_.tiles();
+    Gather& g = gather_;
+    g.head.clear();
+    g.head.reserve(1024);
+    g.tiles.clear();
+    g.waiting = 0;
+    g.count = 0;
+    rfb::ByteWriter w(g.head);
+    rfb::write_update_header(w, 0);  // count patched when assembled
+    write_pseudo_rects(w, g.count);
+    g.size_generation = size_generation_;
+    g.profile_id = profile_id_;
 
     if (dirty_.size() != grid.count()) {
         dirty_.resize(grid.count());
@@ -399,37 +443,97 @@ bool ViewerConnection::build_update() {
     }
     std::vector<size_t> tiles;
     dirty_.for_each([&](size_t i) {
-        if (tiles.size() + count < kMaxRectsPerUpdate) tiles.push_back(i);
+        if (tiles.size() + g.count < kMaxRectsPerUpdate) tiles.push_back(i);
     });
     const rfb::Rect visible{0, 0, width_, height_};
+    const uint64_t seq = ++gather_seq_;
+    std::weak_ptr<int> alive = alive_;
     for (size_t i : tiles) {
-        dirty_.reset(i);
         const rfb::Rect tile = grid.tile_rect(i);
         const rfb::Rect r = tile.intersect(visible);
+        dirty_.reset(i);
         if (r.empty()) continue;
         const uint64_t hash = r == tile ? grid.hash(i) : rfb::TileGrid::hash_rect(fb, r);
-        SharedBytes body = session_.encoder().get(fb, r, hash, profile_, profile_id_, *writer_);
-        if (!body) {
+        const size_t slot = g.tiles.size();
+        SharedBytes body;
+        const auto outcome = session_.encoder().get(
+            fb, r, hash, profile_, profile_id_, body, [this, alive, seq, slot](SharedBytes b) {
+                if (alive.expired() || !gather_.active || gather_seq_ != seq) return;
+                gather_.tiles[slot].body = std::move(b);
+                if (--gather_.waiting == 0) assemble_update();
+            });
+        if (outcome == TileEncodeService::Outcome::kRefused) {
+            dirty_.set(i);  // the pool is full: this tile waits for the next update
+            continue;
+        }
+        g.tiles.push_back(GatherTile{r, std::move(body)});
+        if (outcome == TileEncodeService::Outcome::kPending) ++g.waiting;
+    }
+    if (g.count == 0 && g.tiles.empty()) return false;
+    g.active = true;
+    if (g.waiting == 0) assemble_update();
+    return true;
+}
+
+void ViewerConnection::abandon_update() {
+    gather_.active = false;
+    ++gather_seq_;
+    // What the dropped head carried is sent again: size, cursor, name, the QEMU key announce.
+    size_generation_ = 0;
+    cursor_generation_ = 0;
+    name_generation_ = 0;
+    qemu_keys_announced_ = false;
+    dirty_.resize(session_.tiles().count());
+    dirty_.set_all();
+}
+
+void ViewerConnection::assemble_update() {
+    Gather& g = gather_;
+    g.active = false;
+    if (state_ != State::kNormal || !conn_) return;
+    // The desktop was resized or the viewer changed its pixel format while the bodies were
+    // being encoded: they no longer fit. Start over with everything.
+    if (g.size_generation != session_.size_generation() || g.profile_id != profile_id_) {
+        abandon_update();
+        session_.loop().defer([this, alive = std::weak_ptr<int>(alive_)] {
+            if (!alive.expired()) try_send();
+        });
+        return;
+    }
+    std::vector<uint8_t>& head = g.head;
+    rfb::ByteWriter w(head);
+    struct Piece {
+        SharedBytes body;  // null: a slice [begin, end) of `head`
+        size_t begin, end;
+    };
+    std::vector<Piece> pieces;
+    size_t seg_start = 0;
+    size_t count = g.count;
+    for (GatherTile& t : g.tiles) {
+        if (!t.body) {
             // Cannot happen for a tile inside the framebuffer; say so rather than hide it.
             LOG_WARN("encode-failed", "session=%s viewer=%llu encoding=%s rect=%ux%u+%u+%u",
                      session_.options().name.c_str(), static_cast<unsigned long long>(id_),
-                     rfb::encoding::name(profile_.encoding), r.w, r.h, r.x, r.y);
+                     rfb::encoding::name(profile_.encoding), t.rect.w, t.rect.h, t.rect.x,
+                     t.rect.y);
             continue;
         }
-        if (!rfb::write_rect_prefix(w, r, profile_.encoding, body->size(), stream_state_)) {
+        if (!rfb::write_rect_prefix(w, t.rect, profile_.encoding, t.body->size(), stream_state_)) {
             close("encoded rectangle too large to frame");
-            return false;
+            return;
         }
         pieces.push_back(Piece{nullptr, seg_start, head.size()});
-        pieces.push_back(Piece{std::move(body), 0, 0});
+        pieces.push_back(Piece{std::move(t.body), 0, 0});
         seg_start = head.size();
         ++count;
     }
-    if (count == 0) return false;
+    g.tiles.clear();
+    if (count == 0) return;
     head[2] = static_cast<uint8_t>(count >> 8);
     head[3] = static_cast<uint8_t>(count);
     if (seg_start < head.size()) pieces.push_back(Piece{nullptr, seg_start, head.size()});
     SharedBytes head_bytes = rfb::make_shared_bytes(std::move(head));
+    head = {};
     for (Piece& p : pieces) {
         if (p.body)
             conn_->send(std::move(p.body));
@@ -438,9 +542,8 @@ bool ViewerConnection::build_update() {
     }
     update_requested_ = false;
     ++updates_sent_;
-    LOG_DEBUG("viewer-update", "viewer=%llu rects=%zu resize=%d size=%ux%u",
-              static_cast<unsigned long long>(id_), count, resizing ? 1 : 0, width_, height_);
-    return true;
+    LOG_DEBUG("viewer-update", "viewer=%llu rects=%zu size=%ux%u",
+              static_cast<unsigned long long>(id_), count, width_, height_);
 }
 
 }  // namespace rfbcast

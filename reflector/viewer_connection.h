@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "codec/byte_writer.h"
 #include "codec/client_message_parser.h"
 #include "codec/encode_cache.h"
 #include "codec/pixel_converter.h"
@@ -63,6 +64,9 @@ class ViewerConnection final : public ConnectionOwner {
     // Closes the connection and logs why; false when it was already closed.
     bool teardown(const std::string& reason);
     bool build_update();
+    void write_pseudo_rects(rfb::ByteWriter& w, size_t& count);
+    void assemble_update();
+    void abandon_update();
     bool can_send_now() const;
     bool can_replay(const FrameChange& change) const;
     void sync_size();
@@ -83,7 +87,8 @@ class ViewerConnection final : public ConnectionOwner {
     int32_t preferred_encoding_ = 0;
     bool supports_copyrect_ = false, supports_desktop_size_ = false,
          supports_ext_desktop_size_ = false, supports_cursor_ = false,
-         supports_desktop_name_ = false, supports_last_rect_ = false, supports_qemu_keys_ = false;
+         supports_desktop_name_ = false, supports_last_rect_ = false, supports_qemu_keys_ = false,
+         supports_cursor_alpha_ = false;
     bool qemu_keys_announced_ = false;
     rfb::EncodeTuning tuning_;
     rfb::EncodeProfile profile_;
@@ -97,6 +102,25 @@ class ViewerConnection final : public ConnectionOwner {
     std::vector<CopyOp> pending_copies_;  // replayed at the start of the next update
     rfb::ViewerStreamState stream_state_;
     uint64_t updates_sent_ = 0;
+
+    // The update being put together while its tile bodies are encoded (build_update).
+    struct GatherTile {
+        rfb::Rect rect;
+        SharedBytes body;
+    };
+    struct Gather {
+        bool active = false;
+        std::vector<uint8_t> head;  // update header, pseudo-rects and copies
+        size_t count = 0;           // rectangles in `head`
+        std::vector<GatherTile> tiles;
+        size_t waiting = 0;
+        uint64_t size_generation = 0, profile_id = 0;
+    };
+    Gather gather_;
+    uint64_t gather_seq_ = 0;
+    // Encode completions hold a weak reference: a viewer gone before its bodies come back is
+    // simply not called.
+    std::shared_ptr<int> alive_ = std::make_shared<int>(0);
 };
 
 }  // namespace rfbcast

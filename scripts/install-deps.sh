@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Installs what rfbcast needs on Debian 12 (bookworm): the build dependencies, and with --test
 # also the real peers the integration tests run against (Xvnc, x11vnc, vncsnapshot, libvncclient,
-# TigerVNC's viewer, Xvfb). Safe to run again: it installs only what is missing.
+# TigerVNC's viewer, Xvfb, wayvnc under a headless sway with Xwayland). Safe to run again: it
+# installs only what is missing.
 set -euo pipefail
 
 build_pkgs=(build-essential cmake ninja-build pkg-config git
-  liburing-dev libxxhash-dev libturbojpeg0-dev libzstd-dev zlib1g-dev nettle-dev libgnutls28-dev
-  prometheus-cpp-dev libcli11-dev libtomlplusplus-dev libgtest-dev libgmock-dev libbenchmark-dev)
+  liburing-dev libxxhash-dev libturbojpeg0-dev libzstd-dev zlib1g-dev nettle-dev libgmp-dev
+  libgnutls28-dev prometheus-cpp-dev libcli11-dev libtomlplusplus-dev libgtest-dev libgmock-dev libbenchmark-dev)
 test_pkgs=(tigervnc-standalone-server tigervnc-tools tigervnc-viewer x11vnc xvfb vncsnapshot
   tightvncserver xfonts-base qemu-system-x86 libvncserver-dev libx11-dev x11-apps x11-utils
-  xdotool imagemagick clang-format clang libclang-rt-14-dev procps iproute2)
+  xdotool imagemagick clang-format clang libclang-rt-14-dev procps iproute2
+  sway swaybg wayvnc xwayland openssl)
 
 pkgs=("${build_pkgs[@]}")
 if [[ "${1:-}" == "--test" ]]; then pkgs+=("${test_pkgs[@]}"); fi

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "codec/ard_auth.h"
 #include "codec/byte_writer.h"
 #include "codec/client_messages.h"
 #include "codec/encoder.h"
@@ -409,10 +410,8 @@ void reader_seeds() {
             w.bytes(body);
         }
         rfb::write_copyrect(w, rfb::Rect{30, 30, 10, 10}, 0, 0);
-        rfb::write_cursor_rect(w,
-                               rfb::CursorImage{4, 2, 1, 1, std::vector<uint32_t>(8, 0xff00ff),
-                                                std::vector<uint8_t>{0xf0, 0x60}},
-                               px);
+        rfb::CursorImage cursor{4, 2, 1, 1, std::vector<uint32_t>(8, 0xff00ff), {0xf0, 0x60}, {}};
+        rfb::write_cursor_rect(w, cursor, px);
         rfb::write_desktop_name_rect(w, "fuzz desktop");
         rfb::write_last_rect(w);
         save("server_message_reader", "update_fmt" + std::to_string(fmt), s);
@@ -454,6 +453,23 @@ void reader_seeds() {
         append(cmap, {0, 1, 0, 1, 1, 0, 1, 0});
     }
     save("server_message_reader", "colour_map", cmap);
+
+    // Cursor With Alpha (-314): partly transparent pixels, then an empty cursor, as Xvnc sends.
+    Bytes alpha = reader_params(0, 16, 16, 2);
+    {
+        rfb::ByteWriter w(alpha);
+        rfb::CursorImage c;
+        c.width = 3;
+        c.height = 2;
+        c.hot_x = c.hot_y = 1;
+        c.pixels = {0xff0000, 0x00ff00, 0x0000ff, 0xffffff, 0x808080, 0};
+        c.mask = {0xe0, 0x80};
+        c.alpha = {0xff, 0x80, 0x40, 0xff, 0x10, 0x00};
+        rfb::write_update_header(w, 2);
+        rfb::write_cursor_with_alpha_rect(w, c);
+        rfb::write_cursor_with_alpha_rect(w, rfb::CursorImage{});
+    }
+    save("server_message_reader", "cursor_with_alpha", alpha);
 }
 
 // ---- client_message_parser ------------------------------------------------------------------
@@ -604,6 +620,54 @@ void client_handshake_seeds() {
     }
 }
 
+// ard_auth_fuzz.cpp layout: mode, username, password, 32 seed bytes, body.
+void ard_auth_seeds() {
+    auto params = [](uint8_t mode, const std::string& user, const std::string& pw) {
+        Bytes s{mode, static_cast<uint8_t>(user.size())};
+        text(s, user);
+        s.push_back(static_cast<uint8_t>(pw.size()));
+        text(s, pw);
+        for (uint8_t i = 0; i < 32; ++i)
+            s.push_back(static_cast<uint8_t>(i * 37 + 11));
+        return s;
+    };
+    const rfb::ArdServerHello hello = rfb::ard_server_hello(
+        rfb::kArdGenerator, rfb::ard_rfc2409_group2_prime(), Bytes(128, 0x33));
+    if (!hello.ok) {
+        std::fprintf(stderr, "ard_server_hello: %s\n", hello.error.c_str());
+        g_ok = false;
+        return;
+    }
+    Bytes s = params(0, "alice", "secret");
+    append(s, hello.message);
+    save("ard_auth", "server_message_1024", s);
+    Bytes hostile = params(0, "alice", "secret");
+    append(hostile, hello.message);
+    std::fill(hostile.end() - 128, hostile.end(), 0);
+    hostile.back() = 1;
+    save("ard_auth", "server_pubkey_1", hostile);
+
+    Bytes round = params(1, "admin", "p\xc3\xa4ssw\xc3\xb6rd");
+    append(round, {0, 2});
+    const auto prime = rfb::ard_rfc2409_group2_prime();
+    append(round, Bytes(prime.begin(), prime.end()));
+    save("ard_auth", "round_trip_1024", round);
+
+    // Mode 2 answers the target's fixed hello (random bytes all 0x77).
+    const rfb::ArdServerHello fixed = rfb::ard_server_hello(
+        rfb::kArdGenerator, rfb::ard_rfc2409_group2_prime(), Bytes(128, 0x77));
+    const rfb::ArdReply reply =
+        rfb::ard_client_reply(fixed.message, "alice", "secret", Bytes(128, 0x42));
+    if (!reply.ok) {
+        std::fprintf(stderr, "ard_client_reply: %s\n", reply.error.c_str());
+        g_ok = false;
+        return;
+    }
+    Bytes client = params(2, "", "");
+    append(client, reply.bytes);
+    save("ard_auth", "client_reply_1024", client);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -631,5 +695,6 @@ int main(int argc, char** argv) {
     parser_seeds();
     server_handshake_seeds();
     client_handshake_seeds();
+    ard_auth_seeds();
     return g_ok ? 0 : 1;
 }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "codec/byte_reader.h"
+#include "codec/cursor_conversion.h"
 #include "codec/framebuffer.h"
 #include "codec/rfb_constants.h"
 #include "codec/server_message_reader.h"
@@ -61,6 +62,13 @@ class CheckingSink final : public rfb::ServerMessageSink {
     void on_cursor(const rfb::CursorImage& c) override {
         FUZZ_CHECK(c.consistent());
         FUZZ_CHECK(c.width <= rfb::limits::kMaxCursorDim && c.height <= rfb::limits::kMaxCursorDim);
+        if (c.has_alpha()) {
+            // A Cursor With Alpha shape: its classic mask is the one derived from its alpha, and
+            // it can be written back for viewers that take -314.
+            FUZZ_CHECK(c.mask == rfb::mask_from_alpha(c.width, c.height, c.alpha));
+            FUZZ_CHECK(rfb::premultiplied_rgba(c).size() ==
+                       c.pixels.size() * rfb::kCursorAlphaBytesPerPixel);
+        }
     }
     void on_desktop_name(const std::string& name) override {
         FUZZ_CHECK(name.size() <= rfb::limits::kMaxDesktopNameLength);

@@ -836,6 +836,10 @@ bool start_lvc_viewer(const TempDir& dir, const LvcOptions& opt, const std::stri
         args.push_back("--quality");
         args.push_back(std::to_string(opt.quality));
     }
+    if (!opt.extra_encodings.empty()) {
+        args.push_back("--extra-encodings");
+        args.push_back(opt.extra_encodings);
+    }
     ::unlink(dir.file(tag + ".out").c_str());
     ::unlink(dir.file(tag + ".err").c_str());
     return proc.start(args, dir.file(tag + ".out"), dir.file(tag + ".err"), error);
@@ -887,6 +891,11 @@ ViewerResult run_vncsnapshot(const TempDir& dir, const SnapshotOptions& opt,
     std::vector<std::string> args = {"vncsnapshot", "-quiet",     "-allowblank",
                                      "-nojpeg",     "-nocursor",  "-quality",
                                      "100",         "-encodings", opt.encodings};
+    if (opt.vnc_quality >= 0) {
+        args[3] = "-jpeg";
+        args.push_back("-vncQuality");
+        args.push_back(std::to_string(opt.vnc_quality));
+    }
     if (!opt.vncauth_file.empty()) {
         args.push_back("-passwd");
         args.push_back(opt.vncauth_file);
@@ -1034,6 +1043,213 @@ size_t distinct_colours(const Image& img) {
         for (int x = 0; x < img.width; ++x)
             seen.insert(img.at(x, y));
     return seen.size();
+}
+
+// ---------------------------------------------------------------------------------------------
+
+XvfbServer::XvfbServer(const TempDir& dir, XvfbOptions opt) : dir_(dir), opt_(opt) {}
+
+bool XvfbServer::start(std::string* error) {
+    std::vector<int> tried;
+    std::string last_error;
+    for (int attempt = 0; attempt < 5; ++attempt) {
+        if (!lease_.acquire(tried)) {
+            last_error = "no free X display number";
+            break;
+        }
+        tried.push_back(lease_.number());
+        log_ = dir_.file("xvfb-" + std::to_string(attempt) + ".log");
+        // -br: a black root, so any part of the screen a viewer window leaves uncovered shows up
+        // in a comparison. -noreset: the screen survives the last client disconnecting.
+        const std::vector<std::string> args = {
+            "Xvfb",
+            display_name(),
+            "-screen",
+            "0",
+            std::to_string(opt_.width) + "x" + std::to_string(opt_.height) + "x24",
+            "-nolisten",
+            "tcp",
+            "-br",
+            "-noreset",
+            "-s",
+            "0"};
+        std::string err;
+        if (!proc_.start(args, log_, log_, &err)) {
+            if (error) *error = err;
+            return false;
+        }
+        const std::string sock = "/tmp/.X11-unix/X" + std::to_string(lease_.number());
+        for (int i = 0; i < 200 && proc_.running() && !file_exists(sock); ++i)
+            sleep_ms(50);
+        if (proc_.running() && file_exists(sock)) return true;
+        last_error =
+            "Xvfb did not come up on display " + display_name() + "; log:\n" + file_tail(log_);
+        proc_.stop();
+        lease_.release();
+    }
+    if (error) *error = last_error;
+    return false;
+}
+
+namespace {
+
+// An 8-bit channel mask: 0xff shifted into place. Returns the shift, or -1 for other masks.
+int channel_shift(uint32_t mask) {
+    for (int s = 0; s <= 24; ++s)
+        if (mask == (0xffu << s)) return s;
+    return -1;
+}
+
+}  // namespace
+
+bool load_xwd_image(const std::string& path, Image& out, std::string* error) {
+    auto fail = [&](const std::string& why) {
+        if (error) *error = path + ": " + why;
+        return false;
+    };
+    const std::string d = read_file(path);
+    // The header is 25 big-endian 32-bit fields, then the window name, then the colour map.
+    constexpr size_t kFields = 25;
+    if (d.size() < kFields * 4) return fail("too short for an XWD header");
+    auto field = [&](size_t i) {
+        const auto* p = reinterpret_cast<const uint8_t*>(d.data() + i * 4);
+        return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
+    };
+    const uint32_t header = field(0), version = field(1), format = field(2), width = field(4),
+                   height = field(5), byte_order = field(7), bpp = field(11), bpl = field(12),
+                   ncolors = field(19);
+    const int rshift = channel_shift(field(14)), gshift = channel_shift(field(15)),
+              bshift = channel_shift(field(16));
+    if (version != 7 || format != 2 || bpp != 32)
+        return fail("not a 32 bpp ZPixmap XWD (version " + std::to_string(version) + " format " +
+                    std::to_string(format) + " bpp " + std::to_string(bpp) + ")");
+    if (header < kFields * 4 || header > (1u << 20) || ncolors > 65536 || width == 0 ||
+        height == 0 || width > 16384 || height > 16384 || bpl < width * 4u || bpl > 16384u * 8)
+        return fail("implausible XWD header");
+    if (rshift < 0 || gshift < 0 || bshift < 0 || byte_order > 1)
+        return fail("unsupported XWD channel masks or byte order");
+    const size_t data = size_t{header} + size_t{ncolors} * 12;
+    if (d.size() < data || d.size() - data < size_t{bpl} * height) return fail("truncated pixels");
+    out.width = static_cast<int>(width);
+    out.height = static_cast<int>(height);
+    out.rgb.assign(size_t{width} * height * 3, 0);
+    for (uint32_t y = 0; y < height; ++y) {
+        const auto* row = reinterpret_cast<const uint8_t*>(d.data() + data + size_t{y} * bpl);
+        for (uint32_t x = 0; x < width; ++x) {
+            const uint8_t* p = row + size_t{x} * 4;
+            // byte_order 0 is LSBFirst.
+            const uint32_t v = byte_order == 0 ? (uint32_t{p[3]} << 24) | (uint32_t{p[2]} << 16) |
+                                                     (uint32_t{p[1]} << 8) | p[0]
+                                               : (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) |
+                                                     (uint32_t{p[2]} << 8) | p[3];
+            uint8_t* o = &out.rgb[(size_t{y} * width + x) * 3];
+            o[0] = static_cast<uint8_t>(v >> rshift);
+            o[1] = static_cast<uint8_t>(v >> gshift);
+            o[2] = static_cast<uint8_t>(v >> bshift);
+        }
+    }
+    return true;
+}
+
+bool grab_x_root(const TempDir& dir, const std::string& display, const std::string& out_path,
+                 Image& out, std::string* error) {
+    const std::string log = dir.file("xwd.log");
+    ::unlink(out_path.c_str());
+    Process p;
+    std::string err;
+    if (!p.start({"xwd", "-root", "-silent", "-display", display, "-out", out_path}, log, log,
+                 &err)) {
+        if (error) *error = "xwd: " + err;
+        return false;
+    }
+    const auto status = p.wait_for(milliseconds(20000));
+    if (!status || *status != 0) {
+        if (error)
+            *error = "xwd -root on " + display + (status ? " failed" : " timed out") + ": " +
+                     file_tail(log);
+        return false;
+    }
+    return load_xwd_image(out_path, out, error);
+}
+
+bool x_root_children(const TempDir& dir, const std::string& display,
+                     std::vector<XWindowGeometry>& out, std::string* error) {
+    const std::string path = dir.file("xwininfo.out");
+    ::unlink(path.c_str());
+    Process p;
+    std::string err;
+    if (!p.start({"xwininfo", "-root", "-children", "-display", display}, path,
+                 dir.file("xwininfo.err"), &err)) {
+        if (error) *error = "xwininfo: " + err;
+        return false;
+    }
+    const auto status = p.wait_for(milliseconds(10000));
+    if (!status || *status != 0) {
+        if (error) *error = "xwininfo failed: " + file_tail(dir.file("xwininfo.err"));
+        return false;
+    }
+    // Child lines end in "WxH+X+Y  +AX+AY"; names come before them and may hold anything.
+    out.clear();
+    for (const auto& line : read_lines(path)) {
+        std::stringstream ss(line);
+        std::vector<std::string> tokens;
+        std::string t;
+        while (ss >> t)
+            tokens.push_back(t);
+        if (tokens.size() < 3 || tokens[0].rfind("0x", 0) != 0) continue;
+        XWindowGeometry g;
+        char tail = 0;
+        if (std::sscanf(tokens[tokens.size() - 2].c_str(), "%dx%d%d%d%c", &g.width, &g.height, &g.x,
+                        &g.y, &tail) == 4)
+            out.push_back(g);
+    }
+    return true;
+}
+
+bool start_tigervnc_viewer(const TempDir& dir, const TigerViewerOptions& opt,
+                           const std::string& tag, Process& proc, std::string* error) {
+    // The menu-key hint ("Press F8...") is an overlay drawn over the desktop for its first
+    // seconds in full screen, and at log level 100 vncviewer draws a statistics graph over it:
+    // -MenuKey= and an info log level keep the window pure desktop.
+    std::vector<std::string> args = {"env",
+                                     "HOME=" + dir.path(),
+                                     "vncviewer",
+                                     "-display",
+                                     opt.display,
+                                     "-FullScreen",
+                                     "-FullScreenMode=Current",
+                                     "-PreferredEncoding=" + opt.encoding,
+                                     "-AutoSelect=0",
+                                     "-FullColor",
+                                     "-CompressLevel=" + std::to_string(opt.compress),
+                                     "-Shared",
+                                     "-ViewOnly",
+                                     "-RemoteResize=0",
+                                     "-ReconnectOnError=0",
+                                     "-AlertOnFatalError=0",
+                                     "-AcceptClipboard=0",
+                                     "-SendClipboard=0",
+                                     "-SendPrimary=0",
+                                     "-SetPrimary=0",
+                                     "-MenuKey=",
+                                     "-Log",
+                                     "*:stderr:30"};
+    if (opt.quality >= 0) {
+        args.push_back("-QualityLevel=" + std::to_string(opt.quality));
+        args.push_back("-NoJPEG=0");
+    } else {
+        args.push_back("-NoJPEG");
+    }
+    if (opt.vncauth_file.empty()) {
+        args.push_back("-SecurityTypes=None");
+    } else {
+        args.push_back("-SecurityTypes=VncAuth");
+        args.push_back("-PasswordFile=" + opt.vncauth_file);
+    }
+    args.push_back("127.0.0.1::" + std::to_string(opt.port));
+    const std::string log = dir.file(tag + ".log");
+    ::unlink(log.c_str());
+    return proc.start(args, log, log, error);
 }
 
 const char* rfbcast_bin() {

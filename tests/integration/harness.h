@@ -275,7 +275,8 @@ struct LvcOptions {
     int timeout_ms = 15000;
     long send_key = -1;
     int count_updates_ms = -1;
-    int quality = -1;  // >= 0: ask for JPEG at this quality level (lossy)
+    int quality = -1;             // >= 0: ask for JPEG at this quality level (lossy)
+    std::string extra_encodings;  // "N,N,...": more (pseudo-)encodings to ask for, appended
     int hold_ms = -1;  // hold mode: stay connected this long (or until SIGUSR1), then grab
     bool print_cursor = false;
 };
@@ -296,6 +297,8 @@ struct SnapshotOptions {
     std::string vncauth_file;  // vncpasswd -f format, as vncsnapshot -passwd wants
     std::string out_jpeg;
     int timeout_ms = 20000;
+    // 0..9: ask for Tight's JPEG at this level (-jpeg -vncQuality N); -1: -nojpeg (lossless).
+    int vnc_quality = -1;
 };
 // vncsnapshot only writes JPEG (quality 100 here); see compare notes in the tests.
 ViewerResult run_vncsnapshot(const TempDir& dir, const SnapshotOptions& opt,
@@ -333,6 +336,68 @@ struct ImageDiff {
 
 ImageDiff compare_images(const Image& a, const Image& b, int tolerance = 0);
 size_t distinct_colours(const Image& img);
+
+// ---------------------------------------------------------------------------------------------
+// X screens: a bare Xvfb for GUI viewers, and the X server's own picture of a screen.
+
+struct XvfbOptions {
+    int width = 1024;
+    int height = 768;
+};
+
+// Xvfb on a leased display, depth 24, black root, no TCP, no screen saver, and no window
+// manager: a top-level window is exactly where and as large as its client puts it.
+class XvfbServer {
+  public:
+    XvfbServer(const TempDir& dir, XvfbOptions opt = {});
+    // Starts Xvfb and waits for its socket; retries other displays on collision.
+    bool start(std::string* error);
+    void stop() { proc_.stop(); }
+    int width() const { return opt_.width; }
+    int height() const { return opt_.height; }
+    std::string display_name() const { return ":" + std::to_string(lease_.number()); }
+    Process& process() { return proc_; }
+    std::string log_tail() const { return file_tail(log_); }
+
+  private:
+    const TempDir& dir_;
+    XvfbOptions opt_;
+    DisplayLease lease_;
+    Process proc_;
+    std::string log_;
+};
+
+// Decodes an XWD dump in ZPixmap format at 32 bits per pixel (what `xwd` writes for a depth 24
+// screen) into RGB. Every header field and length is checked against the file.
+bool load_xwd_image(const std::string& path, Image& out, std::string* error);
+// `xwd -root` of `display` into `out_path`, then load_xwd_image.
+bool grab_x_root(const TempDir& dir, const std::string& display, const std::string& out_path,
+                 Image& out, std::string* error);
+// Geometry of the direct children of the root window (top-level windows without a window
+// manager), from `xwininfo -root -children`.
+struct XWindowGeometry {
+    int width = 0, height = 0, x = 0, y = 0;
+};
+bool x_root_children(const TempDir& dir, const std::string& display,
+                     std::vector<XWindowGeometry>& out, std::string* error);
+
+// ---------------------------------------------------------------------------------------------
+// TigerVNC's vncviewer (FLTK), full screen on an X display of its own.
+
+struct TigerViewerOptions {
+    int port = 0;
+    std::string display;            // the X display to open the window on (an XvfbServer)
+    std::string encoding = "ZRLE";  // -PreferredEncoding: Tight, ZRLE, Hextile or Raw
+    int quality = -1;               // 0..9: -QualityLevel; -1: -NoJPEG (lossless)
+    int compress = 2;               // -CompressLevel
+    std::string vncauth_file;       // -PasswordFile (vncpasswd -f format); empty: None
+};
+
+// Starts vncviewer with no dialogs (no reconnect or error pop-ups, no menu key hint overlay, no
+// debug statistics overlay) and HOME in `dir`, so it never reads or writes the user's settings.
+// Its log goes to `tag`.log in `dir`.
+bool start_tigervnc_viewer(const TempDir& dir, const TigerViewerOptions& opt,
+                           const std::string& tag, Process& proc, std::string* error);
 
 // The binaries under test; fail loudly when CMake did not build them.
 const char* rfbcast_bin();

@@ -1,9 +1,10 @@
 // lvc_viewer: a scriptable libvncclient viewer for the integration tests.
 //
 //   lvc_viewer --host 127.0.0.1 --port P [--encodings "zrle"] [--bpp 32|16]
-//              [--password-file F] [--out F.ppm] [--settle-ms 700] [--timeout-ms 15000]
+//              [--password-file F] [--username-file F] [--out F.ppm] [--settle-ms 700]
+//              [--timeout-ms 15000]
 //              [--send-key KEYSYM] [--count-updates-ms MS] [--hold-ms MS] [--print-cursor]
-//              [--quality 0-9] [--verbose]
+//              [--quality 0-9] [--extra-encodings N,N,...] [--verbose]
 //
 // Grab mode (default): waits for the first complete FramebufferUpdate, keeps requesting until no
 // update has arrived for settle-ms, then writes the framebuffer as a binary PPM.
@@ -18,6 +19,14 @@
 // shape as Cursor or XCursor print the same line), or "cursor: none".
 // Every mode prints "encodings-seen: ..." on stderr: the encodings of the pixel rectangles that
 // really arrived, because servers quietly fall back to Raw.
+//
+// --username-file F: answers libvncclient's request for a username and password (security types
+// that log in a user, such as Apple Remote Desktop, type 30) with the first line of F and the
+// password from --password-file. Without it libvncclient does not offer those types.
+//
+// --extra-encodings N,N,...: appends these encoding numbers (pseudo-encodings such as TurboVNC's
+// fine JPEG quality -512..-412 or subsampling -768..-763, which libvncclient cannot ask for
+// itself) to the SetEncodings message, through a libvncclient protocol extension.
 //
 // Exit status: 0 ok, 1 usage, 2 connect/handshake/auth failure, 3 connection lost or protocol
 // error, 4 timeout, 5 could not write the output.
@@ -45,6 +54,7 @@ struct Options {
     std::string encodings = "zrle";
     int bpp = 32;
     std::string password_file;
+    std::string username_file;
     std::string out;
     int settle_ms = 700;
     int timeout_ms = 15000;
@@ -52,6 +62,7 @@ struct Options {
     int count_ms = -1;
     int hold_ms = -1;
     int quality = -1;
+    std::vector<int> extra_encodings;
     bool print_cursor = false;
     bool verbose = false;
 };
@@ -59,7 +70,8 @@ struct Options {
 [[noreturn]] void usage(const std::string& why) {
     std::fprintf(stderr,
                  "lvc_viewer: %s\nusage: lvc_viewer --host H --port P [--encodings E] "
-                 "[--bpp 32|16] [--password-file F] [--out F.ppm] [--settle-ms N] "
+                 "[--bpp 32|16] [--password-file F] [--username-file F] [--out F.ppm] "
+                 "[--settle-ms N] "
                  "[--timeout-ms N] [--send-key KEYSYM] [--count-updates-ms N] [--hold-ms N] "
                  "[--print-cursor] [--verbose]\n",
                  why.c_str());
@@ -100,6 +112,8 @@ Options parse(int argc, char** argv) {
             if (o.bpp != 16 && o.bpp != 32) usage("--bpp must be 16 or 32");
         } else if (a == "--password-file") {
             o.password_file = v;
+        } else if (a == "--username-file") {
+            o.username_file = v;
         } else if (a == "--out") {
             o.out = v;
         } else if (a == "--settle-ms") {
@@ -110,6 +124,18 @@ Options parse(int argc, char** argv) {
             o.send_key = parse_number(a, v, 0, 0x7fffffff);
         } else if (a == "--quality") {
             o.quality = static_cast<int>(parse_number(a, v, 0, 9));
+        } else if (a == "--extra-encodings") {
+            size_t start = 0;
+            while (start <= v.size()) {
+                size_t comma = v.find(',', start);
+                if (comma == std::string::npos) comma = v.size();
+                const long e =
+                    parse_number(a, v.substr(start, comma - start), -2147483647L, 2147483647L);
+                // libvncclient ends the extension's list at the first 0 (Raw).
+                if (e == 0 || o.extra_encodings.size() >= 64) usage("bad --extra-encodings");
+                o.extra_encodings.push_back(static_cast<int>(e));
+                start = comma + 1;
+            }
         } else if (a == "--hold-ms") {
             o.hold_ms = static_cast<int>(parse_number(a, v, 1, 3600000));
         } else if (a == "--count-updates-ms") {
@@ -130,6 +156,7 @@ int64_t ms_since(Clock::time_point t) {
 // State shared with libvncclient's callbacks (one client per process).
 struct State {
     std::string password;
+    std::string username;
     bool verbose = false;
     int updates = 0;
     Clock::time_point last_update{};
@@ -256,10 +283,26 @@ char* get_password(rfbClient*) {
     return strdup(g.password.c_str());
 }
 
+// libvncclient frees the credential and both strings with free().
+rfbCredential* get_credential(rfbClient*, int type) {
+    if (type != rfbCredentialTypeUser) return nullptr;
+    auto* cred = static_cast<rfbCredential*>(std::calloc(1, sizeof(rfbCredential)));
+    if (!cred) return nullptr;
+    cred->userCredential.username = strdup(g.username.c_str());
+    cred->userCredential.password = strdup(g.password.c_str());
+    if (!cred->userCredential.username || !cred->userCredential.password) {
+        std::free(cred->userCredential.username);
+        std::free(cred->userCredential.password);
+        std::free(cred);
+        return nullptr;
+    }
+    return cred;
+}
+
 std::string read_first_line(const std::string& path) {
     std::ifstream f(path);
     if (!f) {
-        std::fprintf(stderr, "lvc_viewer: cannot read password file %s\n", path.c_str());
+        std::fprintf(stderr, "lvc_viewer: cannot read file %s\n", path.c_str());
         std::exit(1);
     }
     std::string line;
@@ -338,6 +381,7 @@ int main(int argc, char** argv) {
     g.verbose = opt.verbose;
     g_print_cursor = opt.print_cursor;
     if (!opt.password_file.empty()) g.password = read_first_line(opt.password_file);
+    if (!opt.username_file.empty()) g.username = read_first_line(opt.username_file);
 
     // Backstop for anything that blocks inside libvncclient past our own deadlines.
     signal(SIGALRM, on_alarm);
@@ -370,6 +414,15 @@ int main(int argc, char** argv) {
     // Lossless unless asked: --quality N sends the JPEG quality pseudo-encoding N.
     c->appData.enableJPEG = opt.quality >= 0 ? TRUE : FALSE;
     if (opt.quality >= 0) c->appData.qualityLevel = opt.quality;
+    // libvncclient appends every registered extension's (0-terminated) encodings to SetEncodings.
+    static std::vector<int> extra;
+    static rfbClientProtocolExtension extension{};
+    if (!opt.extra_encodings.empty()) {
+        extra = opt.extra_encodings;
+        extra.push_back(0);
+        extension.encodings = extra.data();
+        rfbClientRegisterExtension(&extension);
+    }
     c->appData.shareDesktop = TRUE;
     c->canHandleNewFBSize = TRUE;
     c->serverHost = strdup(opt.host.c_str());
@@ -377,6 +430,7 @@ int main(int argc, char** argv) {
     c->connectTimeout = static_cast<unsigned>(opt.timeout_ms / 1000 + 1);
     c->readTimeout = static_cast<unsigned>(opt.timeout_ms / 1000 + 1);
     c->GetPassword = get_password;
+    if (!opt.username_file.empty()) c->GetCredential = get_credential;
     c->FinishedFrameBufferUpdate = on_finished_update;
     c->SoftCursorLockArea = on_lock_area;
     if (opt.print_cursor) c->GotCursorShape = on_cursor_shape;

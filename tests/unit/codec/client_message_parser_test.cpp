@@ -223,11 +223,14 @@ TEST(ClientMessageParser, BadPixelFormatsAreErrors) {
     pf = PixelFormat{};
     pf.green_shift = 30;
     EXPECT_EQ(parse(spf(pf)).status, ClientParse::kError);
-    pf = PixelFormat::bgr233();
-    pf.true_colour = false;  // colour map: not supported for viewers
+    pf = PixelFormat{};
+    pf.true_colour = false;  // a colour map is only possible with 8 bpp
     ClientParse r = parse(spf(pf));
     EXPECT_EQ(r.status, ClientParse::kError);
     EXPECT_NE(r.error.find("colour-map"), std::string::npos);
+    pf = PixelFormat::bgr233();
+    pf.true_colour = false;  // 8 bpp colour map: served with rfbcast's BGR233 map
+    EXPECT_EQ(parse(spf(pf)).status, ClientParse::kMessage);
     pf = PixelFormat{};
     pf.depth = 0;
     EXPECT_EQ(parse(spf(pf)).status, ClientParse::kError);

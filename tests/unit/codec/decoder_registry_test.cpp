@@ -12,7 +12,8 @@ namespace {
 
 constexpr int32_t kDecodable[] = {encoding::kRaw,   encoding::kCopyRect, encoding::kRRE,
                                   encoding::kCoRRE, encoding::kHextile,  encoding::kZlib,
-                                  encoding::kTight, encoding::kTRLE,     encoding::kZRLE};
+                                  encoding::kTight, encoding::kTRLE,     encoding::kZRLE,
+                                  encoding::kZstd,  encoding::kZSTDRLE};
 
 TEST(DecoderRegistry, MakesADecoderForEveryUpstreamEncoding) {
     for (int32_t enc : kDecodable) {
@@ -23,8 +24,8 @@ TEST(DecoderRegistry, MakesADecoderForEveryUpstreamEncoding) {
 }
 
 TEST(DecoderRegistry, NothingForWhatWeCannotDecode) {
-    for (int32_t enc : {3, 9, encoding::kZlibHex, encoding::kZstd, encoding::kTightPNG,
-                        encoding::kDesktopSize, encoding::kLastRect, encoding::kCursor, 12345})
+    for (int32_t enc : {3, 9, encoding::kZlibHex, encoding::kTightPNG, encoding::kDesktopSize,
+                        encoding::kLastRect, encoding::kCursor, 12345})
         EXPECT_EQ(make_decoder(enc), nullptr) << enc;
 }
 

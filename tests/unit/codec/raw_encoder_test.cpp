@@ -116,7 +116,7 @@ TEST(EncoderRegistry, KnowsRawHextileAndZrleOnly) {
     EXPECT_NE(dynamic_cast<HextileEncoder*>(hex.get()), nullptr);
     EXPECT_NE(dynamic_cast<ZrleEncoder*>(zrle.get()), nullptr);
     EXPECT_EQ(make_encoder(encoding::kCopyRect), nullptr);
-    EXPECT_EQ(make_encoder(encoding::kTight), nullptr);
+    EXPECT_EQ(make_encoder(encoding::kTRLE), nullptr);
     EXPECT_EQ(make_encoder(encoding::kDesktopSize), nullptr);
     EXPECT_EQ(make_encoder(12345), nullptr);
 }

@@ -93,6 +93,74 @@ TEST(RectFraming, LengthsThatDoNotFitU32AreRefusedWithoutSideEffects) {
     EXPECT_EQ(buf.size(), 16u);
 }
 
+TEST(RectFraming, ZlibHasAStreamOfItsOwn) {
+    ViewerStreamState st;
+    Bytes buf;
+    ByteWriter w(buf);
+    // The viewer's ZRLE stream has started; its Zlib stream has not: it needs its own header.
+    ASSERT_TRUE(write_rect_prefix(w, Rect{0, 0, 64, 64}, encoding::kZRLE, 5, st));
+    buf.clear();
+    ASSERT_TRUE(write_rect_prefix(w, Rect{1, 2, 3, 4}, encoding::kZlib, 0x0100, st));
+    EXPECT_TRUE(st.zlib_stream_started);
+    EXPECT_EQ(buf, (Bytes{0, 1, 0, 2, 0, 3, 0, 4, 0, 0, 0, 6, 0, 0, 0x01, 0x02, 0x78, 0x01}));
+    buf.clear();
+    ASSERT_TRUE(write_rect_prefix(w, Rect{1, 2, 3, 4}, encoding::kZlib, 0x0100, st));
+    EXPECT_EQ(buf, (Bytes{0, 1, 0, 2, 0, 3, 0, 4, 0, 0, 0, 6, 0, 0, 0x01, 0x00}));
+    // And the other way round: Zlib first leaves ZRLE's header still to send.
+    ViewerStreamState other;
+    buf.clear();
+    ASSERT_TRUE(write_rect_prefix(w, Rect{0, 0, 1, 1}, encoding::kZlib, 1, other));
+    EXPECT_FALSE(other.zrle_stream_started);
+    buf.clear();
+    ASSERT_TRUE(write_rect_prefix(w, Rect{0, 0, 1, 1}, encoding::kZRLE, 1, other));
+    EXPECT_EQ(Bytes(buf.begin() + 12, buf.end()), (Bytes{0, 0, 0, 3, 0x78, 0x01}));
+}
+
+TEST(RectFraming, ZlibLengthsThatDoNotFitU32AreRefusedWithoutSideEffects) {
+    const size_t max32 = std::numeric_limits<uint32_t>::max();
+    ViewerStreamState st;
+    Bytes buf;
+    ByteWriter w(buf);
+    EXPECT_FALSE(write_rect_prefix(w, Rect{0, 0, 1, 1}, encoding::kZlib, max32 - 1, st));
+    EXPECT_TRUE(buf.empty());
+    EXPECT_FALSE(st.zlib_stream_started);
+    ASSERT_TRUE(write_rect_prefix(w, Rect{0, 0, 1, 1}, encoding::kZlib, max32 - 2, st));
+    EXPECT_EQ(Bytes(buf.begin() + 12, buf.begin() + 16), (Bytes{0xff, 0xff, 0xff, 0xff}));
+}
+
+TEST(RectFraming, ZstdEncodingsGetTheLengthOnly) {
+    ViewerStreamState st;
+    for (int32_t enc : {encoding::kZstd, encoding::kZSTDRLE}) {
+        Bytes buf;
+        ByteWriter w(buf);
+        // The same for a viewer's first rectangle and every later one: no per-viewer header.
+        for (int i = 0; i < 2; ++i) {
+            buf.clear();
+            ASSERT_TRUE(write_rect_prefix(w, Rect{5, 6, 7, 8}, enc, 0x010203, st));
+            EXPECT_EQ(buf, (Bytes{0, 5, 0, 6, 0, 7, 0, 8, 0, 0, 0, static_cast<uint8_t>(enc), 0,
+                                  0x01, 0x02, 0x03}));
+        }
+        const size_t max32 = std::numeric_limits<uint32_t>::max();
+        buf.clear();
+        ASSERT_TRUE(write_rect_prefix(w, Rect{0, 0, 1, 1}, enc, max32, st));
+        EXPECT_EQ(buf.size(), 16u);
+        buf.clear();
+        EXPECT_FALSE(write_rect_prefix(w, Rect{0, 0, 1, 1}, enc, max32 + 1, st));
+        EXPECT_FALSE(write_rect_prefix(w, Rect{0, 0, 0x10000, 1}, enc, 1, st));
+        EXPECT_TRUE(buf.empty());
+    }
+    EXPECT_FALSE(st.zrle_stream_started);
+    EXPECT_FALSE(st.zlib_stream_started);
+}
+
+TEST(RectFraming, RreGetsOnlyTheHeader) {
+    ViewerStreamState st;
+    Bytes buf;
+    ByteWriter w(buf);
+    ASSERT_TRUE(write_rect_prefix(w, Rect{5, 6, 7, 8}, encoding::kRRE, 1000, st));
+    EXPECT_EQ(buf, (Bytes{0, 5, 0, 6, 0, 7, 0, 8, 0, 0, 0, 2}));
+}
+
 TEST(RectFraming, CopyRectIsHeaderPlusSourcePosition) {
     Bytes buf;
     ByteWriter w(buf);

@@ -481,7 +481,8 @@ TEST(ServerMessageReader, UnknownEncodingsAndMessagesAreErrors) {
         Fixture f;
         W s;
         write_update_header(s.w, 1);
-        write_rect_header(s.w, Rect{0, 0, 1, 1}, encoding::kCursorWithAlpha);
+        // A pseudo-encoding the reader has no use for (and never asks for) is refused too.
+        write_rect_header(s.w, Rect{0, 0, 1, 1}, encoding::kPointerPos);
         EXPECT_EQ(feed_once(s.b, f).status, ServerReadResult::kError);
     }
     for (uint8_t t : {4, 5, 127, 149, 250, 252, 253, 255}) {
@@ -697,6 +698,126 @@ TEST(ServerMessageReader, InvalidWireFormatIsAnError) {
     pf.bits_per_pixel = 24;
     Fixture f(pf);
     EXPECT_EQ(feed_once(Bytes{2}, f).status, ServerReadResult::kError);
+}
+
+// ---- Cursor With Alpha (-314) ------------------------------------------------------------------
+
+// What Xvnc 1.12 sent for a 4x2 ARGB cursor with hotspot (1,0): inner encoding Raw, then R, G, B,
+// A bytes, pre-multiplied (see cursor_conversion_test.cpp for the same pixels).
+Bytes xvnc_alpha_cursor_update() {
+    W s;
+    write_update_header(s.w, 1);
+    write_rect_header(s.w, Rect{1, 0, 4, 2}, encoding::kCursorWithAlpha);
+    s.w.s32(encoding::kRaw);
+    for (uint8_t b : {0xff, 0x00, 0x00, 0xff, 0x00, 0xff, 0x00, 0xff, 0x00, 0x00, 0xff,
+                      0xff, 0x80, 0x00, 0x00, 0x80, 0x40, 0x40, 0x40, 0x40, 0x00, 0x00,
+                      0x00, 0x00, 0x10, 0x20, 0x30, 0xff, 0x3f, 0x1f, 0x0f, 0x80})
+        s.w.u8(b);
+    return s.b;
+}
+
+TEST(ServerMessageReader, CursorWithAlphaAnySplit) {
+    const Bytes stream = xvnc_alpha_cursor_update();
+    std::vector<std::vector<size_t>> plans = {{}};
+    std::vector<size_t> every;
+    for (size_t i = 1; i < stream.size(); ++i) {
+        every.push_back(i);
+        plans.push_back({i});
+    }
+    plans.push_back(every);
+    for (const auto& cuts : plans) {
+        Fixture f;
+        Recorder rec;
+        ASSERT_EQ(feed_chunks(f.reader, rec, stream, cuts).status, ServerReadResult::kOk);
+        EXPECT_EQ(rec.ev, (std::vector<std::string>{"begin", "cursor 4x2 hot 1,0", "end"}));
+        const CursorImage& c = rec.cursor;
+        EXPECT_TRUE(c.consistent());
+        EXPECT_EQ(c.pixels, (std::vector<uint32_t>{0xff0000, 0x00ff00, 0x0000ff, 0xff0000, 0xffffff,
+                                                   0x000000, 0x102030, 0x7e3e1e}));
+        EXPECT_EQ(c.alpha, (Bytes{0xff, 0xff, 0xff, 0x80, 0x40, 0x00, 0xff, 0x80}));
+        EXPECT_EQ(c.mask, (Bytes{0xf0, 0x20}));  // the mask Xvnc sends classic viewers
+        EXPECT_FALSE(f.reader.in_update());
+    }
+}
+
+TEST(ServerMessageReader, CursorWithAlphaTruncatedWaits) {
+    const Bytes stream = xvnc_alpha_cursor_update();
+    for (size_t n = 0; n < stream.size(); ++n) {
+        Fixture f;
+        Recorder rec;
+        const ServerReadResult r = f.reader.feed(Bytes(stream.begin(), stream.begin() + n), rec);
+        ASSERT_EQ(r.status, ServerReadResult::kOk);
+        EXPECT_EQ(r.consumed, n);  // buffered by the reader, nothing left to the caller
+        EXPECT_EQ(rec.cursor.width, 0) << "cursor reported after " << n << " bytes";
+        EXPECT_EQ(f.reader.in_update(), n >= 4);
+    }
+}
+
+TEST(ServerMessageReader, CursorWithAlphaEmptyAndClampedHotspot) {
+    Fixture f;
+    Recorder rec;
+    W s;
+    write_update_header(s.w, 2);
+    write_rect_header(s.w, Rect{7, 9, 2, 1}, encoding::kCursorWithAlpha);  // hotspot outside
+    s.w.s32(encoding::kRaw);
+    for (uint8_t b : {0x10, 0x20, 0x30, 0xff, 0, 0, 0, 0})
+        s.w.u8(b);
+    write_rect_header(s.w, Rect{}, encoding::kCursorWithAlpha);  // no cursor: encoding only
+    s.w.s32(encoding::kRaw);
+    const ServerReadResult r = f.reader.feed(s.b, rec);
+    ASSERT_EQ(r.status, ServerReadResult::kOk) << r.error;
+    EXPECT_EQ(r.consumed, s.b.size());
+    EXPECT_EQ(rec.ev, (std::vector<std::string>{"begin", "cursor 2x1 hot 1,0", "cursor 0x0 hot 0,0",
+                                                "end"}));
+    EXPECT_TRUE(rec.cursor.consistent());
+    EXPECT_FALSE(rec.cursor.has_alpha());
+}
+
+TEST(ServerMessageReader, CursorWithAlphaErrors) {
+    {
+        // Only Raw is read: Tight, or any other inner encoding, is refused by name.
+        Fixture f;
+        Recorder rec;
+        W s;
+        write_update_header(s.w, 1);
+        write_rect_header(s.w, Rect{0, 0, 2, 2}, encoding::kCursorWithAlpha);
+        s.w.s32(encoding::kTight);
+        const ServerReadResult r = f.reader.feed(s.b, rec);
+        EXPECT_EQ(r.status, ServerReadResult::kError);
+        EXPECT_NE(r.error.find("cursor with alpha in encoding 7"), std::string::npos) << r.error;
+        EXPECT_EQ(rec.cursor.width, 0);
+    }
+    {
+        // The same size cap as Cursor, checked before any body is awaited.
+        Fixture f;
+        Recorder rec;
+        W s;
+        write_update_header(s.w, 1);
+        write_rect_header(s.w, Rect{0, 0, 257, 1}, encoding::kCursorWithAlpha);
+        const ServerReadResult r = f.reader.feed(s.b, rec);
+        EXPECT_EQ(r.status, ServerReadResult::kError);
+        EXPECT_NE(r.error.find("cursor 257x1 too large"), std::string::npos) << r.error;
+    }
+    {
+        Fixture f;
+        Recorder rec;
+        W s;
+        write_update_header(s.w, 1);
+        write_rect_header(s.w, Rect{0, 0, 0xffff, 0xffff}, encoding::kCursorWithAlpha);
+        s.w.s32(encoding::kRaw);
+        EXPECT_EQ(f.reader.feed(s.b, rec).status, ServerReadResult::kError);
+    }
+}
+
+TEST(ServerMessageReader, CursorWithAlphaRoundTripsThroughTheWriter) {
+    Fixture f;
+    Recorder rec;
+    const Bytes stream = xvnc_alpha_cursor_update();
+    ASSERT_EQ(f.reader.feed(stream, rec).status, ServerReadResult::kOk);
+    W again;
+    write_update_header(again.w, 1);
+    write_cursor_with_alpha_rect(again.w, rec.cursor);
+    EXPECT_EQ(again.b, stream);
 }
 
 }  // namespace

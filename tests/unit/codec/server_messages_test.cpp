@@ -100,5 +100,28 @@ TEST(ServerMessages, ServerInit) {
                         16, 8,    0, 0,    0,  0,  0, 0, 0, 4,   'd', 'e', 's', 'k'}));
 }
 
+TEST(ServerMessages, CursorWithAlpha) {
+    CursorImage c;
+    c.width = 2;
+    c.height = 1;
+    c.hot_x = 1;
+    c.hot_y = 0;
+    c.pixels = {0xff8000, 0x204060};
+    c.mask = {0x80};
+    c.alpha = {0x80, 0xff};
+    // Header with -314 (0xfffffec6), inner encoding Raw, then pre-multiplied R, G, B, A:
+    // 0xff at 0x80 -> 0x80, 0x80 at 0x80 -> (128 * 128 + 127) / 255 = 64.
+    const Bytes b = out([&](ByteWriter& w) { write_cursor_with_alpha_rect(w, c); });
+    EXPECT_EQ(b, (Bytes{0, 1, 0, 0, 0,    2,    0,    1,    0xff, 0xff, 0xfe, 0xc6,
+                        0, 0, 0, 0, 0x80, 0x40, 0x00, 0x80, 0x20, 0x40, 0x60, 0xff}));
+    c.alpha.clear();  // a classic cursor: opaque where the mask is set
+    const Bytes classic = out([&](ByteWriter& w) { write_cursor_with_alpha_rect(w, c); });
+    EXPECT_EQ(classic, (Bytes{0, 1, 0, 0, 0,    2,    0,    1,    0xff, 0xff, 0xfe, 0xc6,
+                              0, 0, 0, 0, 0xff, 0x80, 0x00, 0xff, 0,    0,    0,    0}));
+    c.pixels.pop_back();  // inconsistent: an empty cursor, still with its inner encoding
+    const Bytes empty = out([&](ByteWriter& w) { write_cursor_with_alpha_rect(w, c); });
+    EXPECT_EQ(empty, (Bytes{0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xfe, 0xc6, 0, 0, 0, 0}));
+}
+
 }  // namespace
 }  // namespace rfb

@@ -381,5 +381,76 @@ TEST(TightDecoder, RejectsZlibBombAndShortData) {
                           "tight: zlib data ends before the rectangle does");
 }
 
+// Rows long enough for the block conversions, with a tail, in both TPIXEL and PIXEL form.
+TEST(TightDecoder, WideCopyRows) {
+    std::mt19937 rng(5);
+    const Rect r{1, 0, 37, 3};
+    std::vector<uint32_t> want(r.area());
+    Bytes rgb, wire565;
+    for (auto& p : want) {
+        p = rng() & 0xffffff;
+        tpx(rgb, p);
+    }
+    {
+        Deflater z;
+        const auto zdata = z.compress(rgb.v);
+        Bytes b;
+        b.u8(0x00);
+        compact(b, zdata.size()).raw(zdata);
+        expect_rect(tight_case(40, 3, r, b.v), want);
+    }
+    {
+        // 16 bpp: PIXELs through the wire format's reader; expected values widened by hand.
+        std::vector<uint32_t> want565(r.area());
+        for (size_t i = 0; i < want.size(); ++i) {
+            const uint32_t v = rng() & 0xffff;
+            wire565.px16(v);
+            const uint32_t rr = v >> 11, gg = (v >> 5) & 63, bb = v & 31;
+            want565[i] = ((rr << 3) | (rr >> 2)) << 16 | ((gg << 2) | (gg >> 4)) << 8 |
+                         ((bb << 3) | (bb >> 2));
+        }
+        Deflater z;
+        const auto zdata = z.compress(wire565.v);
+        Bytes b;
+        b.u8(0x00);
+        compact(b, zdata.size()).raw(zdata);
+        expect_rect(tight_case(40, 3, r, b.v, PixelFormat::rgb565()), want565);
+    }
+}
+
+TEST(TightDecoder, PaletteIndexErrorsAnywhereInTheRow) {
+    {
+        // One colour still uses one bit per pixel; a set bit names a colour that is not there.
+        Bytes b;
+        b.u8(0x40).u8(1).u8(0);
+        tpx(b, kR);
+        b.u8(0x00).u8(0x01);  // 16 wide: pixel 15 is index 1
+        test::expect_rejected(tight_case(16, 1, Rect{0, 0, 16, 1}, b.v),
+                              "tight: palette index out of range");
+    }
+    {
+        Bytes idx;
+        for (int i = 0; i < 40; ++i)
+            idx.u8(i == 33 ? 3 : i % 3);  // three colours; index 3 late in the row
+        Deflater z;
+        const auto zdata = z.compress(idx.v);
+        Bytes b;
+        b.u8(0x40).u8(1).u8(2);
+        for (uint32_t p : {kR, kG, kB})
+            tpx(b, p);
+        compact(b, zdata.size()).raw(zdata);
+        test::expect_rejected(tight_case(40, 1, Rect{0, 0, 40, 1}, b.v),
+                              "tight: palette index out of range");
+    }
+    {
+        // A one-colour palette of zeros decodes (16 wide: two whole bytes of bits).
+        Bytes b;
+        b.u8(0x40).u8(1).u8(0);
+        tpx(b, kB);
+        b.u8(0x00).u8(0x00);
+        expect_rect(tight_case(16, 1, Rect{0, 0, 16, 1}, b.v), std::vector<uint32_t>(16, kB));
+    }
+}
+
 }  // namespace
 }  // namespace rfb

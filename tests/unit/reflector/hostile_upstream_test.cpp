@@ -21,10 +21,11 @@
 #include "codec/encode_cache.h"
 #include "codec/rfb_constants.h"
 #include "codec/server_message_reader.h"
-#include "codec/shared_tile_encoder.h"
 #include "reflector/connection.h"
+#include "reflector/encode_pool.h"
 #include "reflector/event_loop.h"
 #include "reflector/session.h"
+#include "reflector/tile_encode_service.h"
 #include "reflector/upstream_client.h"
 #include "reflector/viewer_connection.h"
 #include "tests/unit/reflector/fake_rfb_server.h"
@@ -198,8 +199,11 @@ std::vector<HostileCase> handshake_cases() {
     {
         Wire w;
         w.text("RFB 003.008\n").u8(255);
-        for (int i = 0; i < 255; ++i)
-            w.u8(static_cast<uint8_t>(3 + i % 250));  // never None (1) or VncAuth (2)
+        // 255 types rfbcast cannot use: never None (1), VncAuth (2), VeNCrypt (19) or ARD (30).
+        for (int i = 0, t = 3; i < 255; ++i, t = t == 252 ? 3 : t + 1) {
+            if (t == 19 || t == 30) ++t;
+            w.u8(static_cast<uint8_t>(t));
+        }
         v.push_back(handshake_case("HugeSecurityTypeCount", w.take(),
                                    "server offers no supported security type"));
     }
@@ -891,7 +895,9 @@ class HostileUpstream : public ::testing::TestWithParam<HostileCase> {
         loop_ = EventLoop::create(256, &err);
         ASSERT_TRUE(loop_) << err;
         cache_ = std::make_unique<rfb::EncodeCache>(16 << 20);
-        encoder_ = std::make_unique<rfb::SharedTileEncoder>(*cache_);
+        pool_ = std::make_unique<EncodePool>(*loop_, 0);
+        encoder_ = std::make_unique<TileEncodeService>(*cache_, *pool_);
+        base_handlers_ = loop_->handler_count();
         SessionOptions so;
         so.name = "hostile";
         so.first_frame_wait = 20s;
@@ -904,7 +910,7 @@ class HostileUpstream : public ::testing::TestWithParam<HostileCase> {
         client_.reset();
         if (session_) session_->close_all_viewers("test over");
         bystander_.reset();
-        loop_->run_until([&] { return loop_->handler_count() == 0; }, 2s);
+        loop_->run_until([&] { return loop_->handler_count() == base_handlers_; }, 2s);
         server_.reset();
         session_.reset();
     }
@@ -1002,7 +1008,9 @@ class HostileUpstream : public ::testing::TestWithParam<HostileCase> {
 
     std::unique_ptr<EventLoop> loop_;
     std::unique_ptr<rfb::EncodeCache> cache_;
-    std::unique_ptr<rfb::SharedTileEncoder> encoder_;
+    std::unique_ptr<EncodePool> pool_;
+    std::unique_ptr<TileEncodeService> encoder_;
+    size_t base_handlers_ = 0;
     std::unique_ptr<Session> session_;
     std::unique_ptr<fake::FakeRfbServer> server_;
     std::unique_ptr<UpstreamClient> client_;

@@ -13,13 +13,15 @@
 #include "codec/byte_writer.h"
 #include "codec/client_handshake.h"
 #include "codec/client_messages.h"
+#include "codec/cursor_conversion.h"
 #include "codec/encode_cache.h"
 #include "codec/rfb_constants.h"
 #include "codec/server_message_reader.h"
-#include "codec/shared_tile_encoder.h"
 #include "reflector/connection.h"
+#include "reflector/encode_pool.h"
 #include "reflector/event_loop.h"
 #include "reflector/session.h"
+#include "reflector/tile_encode_service.h"
 #include "reflector/upstream_link.h"
 #include "reflector/viewer_connection.h"
 
@@ -88,6 +90,8 @@ class TestViewer : public rfb::ServerMessageSink {
 
     void on_update_end() override { ++updates; }
     void on_copy(const rfb::Rect&, uint32_t, uint32_t) override { ++copies; }
+    void on_rect(const rfb::Rect&, int32_t) override { ++rects; }
+    int rects = 0;
     void on_cursor(const rfb::CursorImage& c) override { cursors.push_back(c); }
     void on_bell() override { ++bells; }
     void on_qemu_extended_key_events() override { qemu_announced = true; }
@@ -159,14 +163,19 @@ class TestViewer : public rfb::ServerMessageSink {
     bool ready_ = false, failed_ = false, closed_ = false;
 };
 
+// Encodes run on two pool threads here, as in production; ViewerPipelineInline below runs the
+// same checks with encodes done on the loop.
 class ViewerPipeline : public ::testing::Test {
   protected:
+    virtual unsigned encode_threads() const { return 2; }
     void SetUp() override {
         std::string err;
         loop_ = EventLoop::create(256, &err);
         ASSERT_TRUE(loop_) << err;
         cache_ = std::make_unique<rfb::EncodeCache>(64 << 20);
-        encoder_ = std::make_unique<rfb::SharedTileEncoder>(*cache_);
+        pool_ = std::make_unique<EncodePool>(*loop_, encode_threads());
+        encoder_ = std::make_unique<TileEncodeService>(*cache_, *pool_);
+        base_handlers_ = loop_->handler_count();
     }
     void make_session(SessionOptions o = {}) {
         session_ = std::make_unique<Session>(*loop_, o, *encoder_);
@@ -230,12 +239,15 @@ class ViewerPipeline : public ::testing::Test {
     }
     void TearDown() override {
         if (session_) session_->close_all_viewers("test over");
-        loop_->run_until([&] { return loop_->handler_count() == 0; }, std::chrono::seconds(2));
+        loop_->run_until([&] { return loop_->handler_count() == base_handlers_; },
+                         std::chrono::seconds(2));
     }
 
     std::unique_ptr<EventLoop> loop_;
     std::unique_ptr<rfb::EncodeCache> cache_;
-    std::unique_ptr<rfb::SharedTileEncoder> encoder_;
+    std::unique_ptr<EncodePool> pool_;
+    std::unique_ptr<TileEncodeService> encoder_;
+    size_t base_handlers_ = 0;
     std::unique_ptr<Session> session_;
     FakeUpstream upstream_;
     uint64_t ids_ = 0;
@@ -258,6 +270,13 @@ TEST_F(ViewerPipeline, EveryEncodingAndFormatShowsTheSessionPixels) {
         {rfb::encoding::kHextile, rfb::PixelFormat::rgb565()},
         {rfb::encoding::kRaw, be32},
         {rfb::encoding::kZRLE, rfb::PixelFormat::bgr233()},
+        {rfb::encoding::kTight, rfb::PixelFormat::canonical()},
+        {rfb::encoding::kTight, rfb::PixelFormat::rgb565()},
+        {rfb::encoding::kZlib, rfb::PixelFormat::canonical()},
+        {rfb::encoding::kZlib, be32},
+        {rfb::encoding::kRRE, rfb::PixelFormat::rgb565()},
+        {rfb::encoding::kZstd, rfb::PixelFormat::canonical()},
+        {rfb::encoding::kZSTDRLE, rfb::PixelFormat::canonical()},
     };
     for (const Case& c : cases) {
         auto v = connect();
@@ -276,29 +295,150 @@ TEST_F(ViewerPipeline, EveryEncodingAndFormatShowsTheSessionPixels) {
     }
 }
 
-TEST_F(ViewerPipeline, ViewersWithOneProfileShareEncodes) {
+// Tight with a JPEG quality: photo-like tiles go out as JPEG (close, not equal), the rest
+// lossless (equal); viewers asking different qualities get different profiles.
+TEST_F(ViewerPipeline, TightJpegViewersGetCloseLossyPixelsAndSeparateProfiles) {
+    make_session();
+    auto q8 = connect();
+    auto q2 = connect();
+    ASSERT_TRUE(run_until([&] { return q8->ready() && q2->ready(); }));
+    const uint64_t before = encoder_->stats().encodes;
+    q8->setup(rfb::PixelFormat::canonical(),
+              {rfb::encoding::kTight, rfb::encoding::kJpegQuality0 + 8});
+    q2->setup(rfb::PixelFormat::canonical(),
+              {rfb::encoding::kTight, rfb::encoding::kJpegQuality0 + 2});
+    ASSERT_TRUE(run_until([&] { return q8->updates >= 1 && q2->updates >= 1; }));
+    EXPECT_EQ(encoder_->stats().encodes - before, 2 * session_->tiles().count());
+    const rfb::Framebuffer& src = session_->framebuffer();
+    auto max_diff = [&](const TestViewer& v, uint32_t x0, uint32_t x1) {
+        int worst = 0;
+        for (uint32_t y = 0; y < src.height(); ++y)
+            for (uint32_t x = x0; x < x1; ++x)
+                for (int sh = 0; sh < 24; sh += 8) {
+                    const int a = (src.at(x, y) >> sh) & 0xff, b = (v.fb.at(x, y) >> sh) & 0xff;
+                    worst = std::max(worst, std::abs(a - b));
+                }
+        return worst;
+    };
+    // Columns 0..63: the two-colour text pattern, lossless (palette) whatever the quality.
+    EXPECT_EQ(max_diff(*q8, 0, 64), 0);
+    EXPECT_EQ(max_diff(*q2, 0, 64), 0);
+    // Columns 128..191: a smooth gradient, JPEG.
+    EXPECT_LE(max_diff(*q8, 128, 192), 16);
+    EXPECT_GT(max_diff(*q2, 128, 192), 0) << "quality 2 is lossy";
+    EXPECT_LE(max_diff(*q2, 128, 192), 64);
+}
+
+TEST_F(ViewerPipeline, FiftyViewersWithOneProfileCostOneEncodePerChangedTile) {
     make_session();
     std::vector<std::unique_ptr<TestViewer>> viewers;
-    for (int i = 0; i < 5; ++i)
+    for (int i = 0; i < 50; ++i)
+        viewers.push_back(connect());
+    auto all = [&](const std::function<bool(TestViewer&)>& pred) {
+        return run_until([&] {
+            for (auto& v : viewers)
+                if (!pred(*v)) return false;
+            return true;
+        });
+    };
+    ASSERT_TRUE(all([](TestViewer& v) { return v.ready(); }));
+    const uint64_t before = encoder_->stats().encodes;
+    const uint64_t inserts_before = cache_->stats().inserts;
+    const uint64_t shared_before = encoder_->stats().joins + encoder_->stats().hits;
+    for (auto& v : viewers)
+        v->setup(rfb::PixelFormat::canonical(), {rfb::encoding::kZRLE});
+    ASSERT_TRUE(all([](TestViewer& v) { return v.updates >= 1; }));
+    const size_t tiles = session_->tiles().count();
+    EXPECT_EQ(encoder_->stats().encodes - before, tiles)
+        << "fifty viewers, one profile: one encode per tile";
+    EXPECT_EQ(cache_->stats().inserts - inserts_before, tiles);
+    const auto& st = encoder_->stats();
+    EXPECT_EQ(st.joins + st.hits - shared_before, 49u * tiles)
+        << "the other 49 viewers waited for that encode or found it cached";
+    for (auto& v : viewers)
+        expect_same_pixels(*v, rfb::PixelFormat::canonical());
+
+    // A change to part of the screen: one encode per changed tile, whatever the viewer count.
+    for (auto& v : viewers)
+        v->request(true);
+    const uint64_t mid = encoder_->stats().encodes;
+    rfb::Framebuffer& fb = session_->framebuffer_for_upstream();
+    session_->begin_update();
+    for (uint32_t y = 10; y < 80; ++y)  // rows of tile row 0 and 1, columns of tiles 0..1
+        for (uint32_t x = 5; x < 70; ++x)
+            fb.row(y)[x] = 0x123456 + x * y;
+    session_->damage(rfb::Rect{5, 10, 65, 70});
+    session_->end_update();
+    ASSERT_TRUE(all([](TestViewer& v) { return v.updates >= 2; }));
+    EXPECT_EQ(encoder_->stats().encodes - mid, 4u) << "four tiles changed";
+    for (auto& v : viewers)
+        expect_same_pixels(*v, rfb::PixelFormat::canonical());
+}
+
+// The upstream keeps drawing while tile bodies are being encoded on the pool: each body must be
+// the pixels its hash was taken from, and every viewer must end with the newest frame.
+TEST_F(ViewerPipeline, FramesArrivingDuringEncodesEndWithTheNewestPixels) {
+    make_session();
+    std::vector<std::unique_ptr<TestViewer>> viewers;
+    for (int i = 0; i < 4; ++i)
         viewers.push_back(connect());
     ASSERT_TRUE(run_until([&] {
         for (auto& v : viewers)
             if (!v->ready()) return false;
         return true;
     }));
-    const uint64_t before = encoder_->encodes();
-    for (auto& v : viewers)
-        v->setup(rfb::PixelFormat::canonical(), {rfb::encoding::kZRLE});
+    const int32_t encs[] = {rfb::encoding::kZRLE, rfb::encoding::kHextile, rfb::encoding::kZRLE,
+                            rfb::encoding::kRaw};
+    for (size_t i = 0; i < viewers.size(); ++i)
+        viewers[i]->setup(rfb::PixelFormat::canonical(), {encs[i]});
     ASSERT_TRUE(run_until([&] {
         for (auto& v : viewers)
             if (v->updates < 1) return false;
         return true;
     }));
-    const size_t tiles = session_->tiles().count();
-    EXPECT_EQ(encoder_->encodes() - before, tiles)
-        << "five viewers, one profile: one encode per tile";
+    // New frames land while earlier frames' tiles are still on the pool.
+    for (uint32_t seed = 2; seed < 14; ++seed) {
+        for (auto& v : viewers)
+            v->request(true);
+        loop_->run_until([] { return false; }, std::chrono::milliseconds(1));
+        paint(seed);
+    }
+    for (int round = 0; round < 5; ++round) {
+        for (auto& v : viewers)
+            v->request(true);
+        settle();
+    }
     for (auto& v : viewers)
         expect_same_pixels(*v, rfb::PixelFormat::canonical());
+}
+
+// The same behaviour with encodes done inline on the loop (--encode-threads 0).
+class ViewerPipelineInline : public ViewerPipeline {
+  protected:
+    unsigned encode_threads() const override { return 0; }
+};
+
+TEST_F(ViewerPipelineInline, EncodesInlineShowTheSessionPixelsAndShare) {
+    make_session();
+    std::vector<std::unique_ptr<TestViewer>> viewers;
+    for (int i = 0; i < 3; ++i)
+        viewers.push_back(connect());
+    ASSERT_TRUE(run_until([&] {
+        for (auto& v : viewers)
+            if (!v->ready()) return false;
+        return true;
+    }));
+    const uint64_t before = encoder_->stats().encodes;
+    for (auto& v : viewers)
+        v->setup(rfb::PixelFormat::rgb565(), {rfb::encoding::kHextile});
+    ASSERT_TRUE(run_until([&] {
+        for (auto& v : viewers)
+            if (v->updates < 1) return false;
+        return true;
+    }));
+    EXPECT_EQ(encoder_->stats().encodes - before, session_->tiles().count());
+    for (auto& v : viewers)
+        expect_same_pixels(*v, rfb::PixelFormat::rgb565());
 }
 
 TEST_F(ViewerPipeline, ViewOnlyInputIsDroppedFullControlInputArrives) {
@@ -404,6 +544,54 @@ TEST_F(ViewerPipeline, UpstreamCopyRectIsReplayedNotReencoded) {
     expect_same_pixels(*plain, rfb::PixelFormat::canonical());
 }
 
+// Most servers redraw a scrolled window instead of sending CopyRect: rfbcast finds the move in
+// its row hashes and sends viewers that take CopyRect a copy plus the new rows only.
+TEST_F(ViewerPipeline, UnannouncedScrollIsDetectedAndSentAsCopyRect) {
+    make_session();
+    // Text-like rows over the whole screen, every row different.
+    rfb::Framebuffer& fb = session_->framebuffer_for_upstream();
+    auto text_row = [](uint32_t y, uint32_t x) {
+        return ((x * 5 + y * 31 + (y * y) % 13) % 9 < 3) ? 0x202020u : 0xe8e8e8u ^ (y & 0xff);
+    };
+    session_->begin_update();
+    for (uint32_t y = 0; y < fb.height(); ++y)
+        for (uint32_t x = 0; x < fb.width(); ++x)
+            fb.row(y)[x] = text_row(y, x);
+    session_->damage(fb.bounds());
+    session_->end_update();
+    auto copier = connect();
+    auto plain = connect();
+    ASSERT_TRUE(run_until([&] { return copier->ready() && plain->ready(); }));
+    copier->setup(rfb::PixelFormat::canonical(), {rfb::encoding::kZRLE, rfb::encoding::kCopyRect});
+    plain->setup(rfb::PixelFormat::canonical(), {rfb::encoding::kZRLE});
+    ASSERT_TRUE(run_until([&] { return copier->updates >= 1 && plain->updates >= 1; }));
+    copier->request(true);
+    plain->request(true);
+    settle();
+    // Scroll everything up by 23 rows and draw new lines at the bottom; announce only damage.
+    const int copier_rects = copier->rects, plain_rects = plain->rects;
+    const uint64_t before = encoder_->stats().encodes;
+    session_->begin_update();
+    for (uint32_t y = 0; y + 23 < fb.height(); ++y)
+        std::copy_n(fb.row(y + 23), fb.width(), fb.row(y));
+    for (uint32_t y = fb.height() - 23; y < fb.height(); ++y)
+        for (uint32_t x = 0; x < fb.width(); ++x)
+            fb.row(y)[x] = text_row(y + 1000, x);
+    session_->damage(fb.bounds());
+    session_->end_update();
+    EXPECT_EQ(session_->stats().scrolls_detected, 1u);
+    ASSERT_TRUE(run_until([&] { return copier->updates >= 2 && plain->updates >= 2; }));
+    EXPECT_EQ(copier->copies, 1);
+    EXPECT_EQ(plain->copies, 0);
+    expect_same_pixels(*copier, rfb::PixelFormat::canonical());
+    expect_same_pixels(*plain, rfb::PixelFormat::canonical());
+    // 300x170: the copy covers tile rows 0 and 1 (rows 0..146), so only the last tile row (5
+    // tiles) is sent to the copier, after the CopyRect; the plain viewer gets all 15 tiles.
+    EXPECT_EQ(copier->rects - copier_rects, 1 + 5);
+    EXPECT_EQ(plain->rects - plain_rects, 15);
+    EXPECT_EQ(encoder_->stats().encodes - before, session_->tiles().count());
+}
+
 TEST_F(ViewerPipeline, CopyAfterDamageInTheSameUpdateIsNotReplayed) {
     make_session();
     auto copier = connect();
@@ -465,6 +653,53 @@ TEST_F(ViewerPipeline, CursorBellAndClipboardReachViewers) {
         EXPECT_EQ(got.pixels[i], r.unpack(w.pack(cursor.pixels[i]))) << "pixel " << i;
     EXPECT_TRUE(without->cursors.empty()) << "a viewer that did not ask gets no cursor";
     EXPECT_EQ(without->cut_texts.back(), "hello from the desktop");
+}
+
+// An alpha cursor from the upstream: viewers that take Cursor With Alpha get the alpha, the
+// others the classic shape with a mask made from it.
+TEST_F(ViewerPipeline, AlphaCursorReachesAlphaViewersAndClassicViewersGetAMask) {
+    make_session();
+    auto alpha = connect();
+    auto classic = connect();
+    ASSERT_TRUE(run_until([&] { return alpha->ready() && classic->ready(); }));
+    alpha->setup(rfb::PixelFormat::canonical(),
+                 {rfb::encoding::kZRLE, rfb::encoding::kCursorWithAlpha, rfb::encoding::kCursor});
+    classic->setup(rfb::PixelFormat::canonical(), {rfb::encoding::kZRLE, rfb::encoding::kCursor});
+    ASSERT_TRUE(run_until([&] { return alpha->updates >= 1 && classic->updates >= 1; }));
+    alpha->request(true);
+    classic->request(true);
+    settle();
+    rfb::CursorImage c;
+    c.width = 2;
+    c.height = 2;
+    c.pixels = {0xff0000, 0x00ff00, 0x0000ff, 0xffffff};
+    c.alpha = {255, 0, 255, 255};
+    c.mask = rfb::mask_from_alpha(2, 2, c.alpha);
+    session_->set_cursor(c);
+    ASSERT_TRUE(run_until([&] { return !alpha->cursors.empty() && !classic->cursors.empty(); }));
+    const rfb::CursorImage& a = alpha->cursors.back();
+    EXPECT_EQ(a.alpha, c.alpha) << "the alpha channel arrived";
+    EXPECT_EQ(a.pixels[0], 0xff0000u);
+    EXPECT_EQ(a.pixels[3], 0xffffffu);
+    const rfb::CursorImage& k = classic->cursors.back();
+    EXPECT_TRUE(k.alpha.empty());
+    // Opaque pixels are in the mask, the transparent one is not.
+    EXPECT_EQ(k.mask[0] & 0xc0, 0x80) << "row 0: first pixel shown, second transparent";
+    EXPECT_EQ(k.mask[1] & 0xc0, 0xc0);
+}
+
+// An 8-bit colour-map viewer gets rfbcast's BGR233 map, then pixels as indices into it.
+TEST_F(ViewerPipeline, ColourMapViewerGetsTheBgr233MapAndIndices) {
+    make_session();
+    auto v = connect();
+    ASSERT_TRUE(run_until([&] { return v->ready(); }));
+    rfb::PixelFormat cmap = rfb::PixelFormat::bgr233();
+    cmap.true_colour = false;
+    v->setup(cmap, {rfb::encoding::kZRLE});
+    ASSERT_TRUE(run_until([&] { return v->updates >= 1 || v->failed(); }));
+    ASSERT_FALSE(v->failed()) << v->error;
+    // What a BGR233 true-colour viewer would show is what the map makes of the indices.
+    expect_same_pixels(*v, rfb::PixelFormat::bgr233());
 }
 
 TEST_F(ViewerPipeline, QemuKeyEventsPassThroughWithTheirKeycodes) {

@@ -1,0 +1,41 @@
+#include "reflector/stats_logger.h"
+
+#include "reflector/log.h"
+
+namespace rfbcast {
+
+StatsLogger::~StatsLogger() {
+    if (timer_) loop_.cancel_timer(timer_);
+}
+
+void StatsLogger::start() {
+    if (interval_ > Clock::duration::zero()) arm();
+}
+
+void StatsLogger::arm() {
+    timer_ = loop_.add_timer(interval_, [this] {
+        timer_ = 0;
+        log_now();
+        arm();
+    });
+}
+
+void StatsLogger::log_now() const {
+    const Session::Stats& s = session_.stats();
+    const TileEncodeService::Stats& e = encoder_.stats();
+    const rfb::EncodeCacheStats& c = encoder_.cache().stats();
+    LOG_INFO("stats",
+             "session=%s viewers=%zu updates=%llu changed-tiles=%llu unchanged-tiles=%llu "
+             "scrolls=%llu encodes=%llu cache-hits=%llu joins=%llu pool-refused=%llu "
+             "cache-bytes=%zu cache-entries=%zu cache-evictions=%llu",
+             session_.options().name.c_str(), session_.viewer_count(),
+             static_cast<unsigned long long>(s.updates),
+             static_cast<unsigned long long>(s.changed_tiles),
+             static_cast<unsigned long long>(s.unchanged_tiles),
+             static_cast<unsigned long long>(s.scrolls_detected),
+             static_cast<unsigned long long>(e.encodes), static_cast<unsigned long long>(e.hits),
+             static_cast<unsigned long long>(e.joins), static_cast<unsigned long long>(e.refused),
+             c.bytes, c.entries, static_cast<unsigned long long>(c.evictions));
+}
+
+}  // namespace rfbcast
