@@ -1,6 +1,7 @@
 #include "codec/zrle_decoder.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "codec/byte_reader.h"
 #include "codec/decode_support.h"
@@ -18,14 +19,17 @@ constexpr size_t kInflateChunk = 32 * 1024;
 
 bool ZrleDecoder::top_up(std::string& error) {
     if (head_ > 0) {
-        buf_.erase(buf_.begin(), buf_.begin() + static_cast<std::ptrdiff_t>(head_));
+        std::memmove(buf_.data(), buf_.data() + head_, tail_ - head_);
+        tail_ -= head_;
         head_ = 0;
     }
-    const size_t old = buf_.size();
-    buf_.resize(old + kInflateChunk);
+    // The buffer only grows (to a few chunks): resizing it per chunk zero-filled 32 KiB every
+    // time, a third of ZRLE's decode instructions on text.
+    if (buf_.size() < tail_ + kInflateChunk) buf_.resize(tail_ + kInflateChunk);
     size_t produced = 0;
-    const bool ok = stream_.read_some(std::span(buf_.data() + old, kInflateChunk), produced, error);
-    buf_.resize(old + produced);
+    const bool ok =
+        stream_.read_some(std::span(buf_.data() + tail_, kInflateChunk), produced, error);
+    tail_ += produced;
     if (produced < kInflateChunk) drained_ = true;  // the rectangle's input is used up
     return ok;
 }
@@ -44,13 +48,11 @@ DecodeResult ZrleDecoder::decode(const Rect& r, std::span<const uint8_t> data, D
     std::string error;
     auto fail = [&](const std::string& why) {
         stream_.abandon();
-        buf_.clear();
-        head_ = 0;
+        head_ = tail_ = 0;
         return DecodeResult::fail("zrle: " + why);
     };
     if (!stream_.begin(payload, error)) return fail(error);
-    buf_.clear();
-    head_ = 0;
+    head_ = tail_ = 0;
     drained_ = false;
 
     const CPixelReader cpx(t.pixels);
@@ -62,9 +64,8 @@ DecodeResult ZrleDecoder::decode(const Rect& r, std::span<const uint8_t> data, D
             const uint32_t tw = std::min(kTile, r.w - tx);
             uint32_t* out = t.fb.row(r.y + ty) + r.x + tx;
             for (;;) {
-                if (buf_.size() - head_ < kTileBudget && !drained_ && !top_up(error))
-                    return fail(error);
-                ByteReader tile(std::span(buf_.data() + head_, buf_.size() - head_));
+                if (tail_ - head_ < kTileBudget && !drained_ && !top_up(error)) return fail(error);
+                ByteReader tile(std::span(buf_.data() + head_, tail_ - head_));
                 const TileResult res =
                     read_rle_tile(tile, tw, th, cpx, RleVariant::kZrle, palette, out, stride);
                 if (res.status == TileStatus::kOk) {
@@ -78,10 +79,9 @@ DecodeResult ZrleDecoder::decode(const Rect& r, std::span<const uint8_t> data, D
             }
         }
     }
-    if (head_ != buf_.size()) return fail("zlib data longer than the tiles");
+    if (head_ != tail_) return fail("zlib data longer than the tiles");
     if (!stream_.finish(error)) return fail(error);
-    buf_.clear();
-    head_ = 0;
+    head_ = tail_ = 0;
     return DecodeResult::done(in.position());
 }
 

@@ -28,8 +28,8 @@ class ZrleDecoder final : public RectDecoder {
     bool top_up(std::string& error);
 
     InflateStream stream_;
-    std::vector<uint8_t> buf_;  // inflated, not yet parsed: [head_, buf_.size())
-    size_t head_ = 0;
+    std::vector<uint8_t> buf_;  // inflated, not yet parsed: [head_, tail_)
+    size_t head_ = 0, tail_ = 0;
     bool drained_ = false;  // this rectangle's compressed bytes gave all they had
 };
 
