@@ -31,6 +31,7 @@ void Session::resized(uint32_t width, uint32_t height) {
     copies_.clear();
     damaged_.set_all();
     ++size_generation_;
+    ++content_epoch_;
     resized_in_update_ = true;
     LOG_INFO("session-resized", "session=%s size=%ux%u", options_.name.c_str(), width, height);
     for (auto& v : viewers_)
@@ -39,6 +40,7 @@ void Session::resized(uint32_t width, uint32_t height) {
 
 void Session::begin_update() {
     in_update_ = true;
+    ++content_epoch_;
     copies_.clear();
     damage_before_copy_ = false;
     damaged_after_copies_.clear();
@@ -102,7 +104,21 @@ void Session::end_update() {
     }
     ++generation_;
     if (damage_before_copy_) copies_.clear();
-    const FrameChange change{changed_, copies_, damaged_after_copies_};
+    copy_sources_.resize(grid_.count());
+    copy_sources_.clear();
+    changed_after_replay_.resize(grid_.count());
+    changed_after_replay_.clear();
+    if (!copies_.empty()) {
+        rfb::TileBitmap covered(grid_.count());
+        for (const CopyOp& c : copies_) {
+            grid_.mark(c.src(), copy_sources_);
+            grid_.mark_covered(c.dst, covered);
+        }
+        covered.subtract(damaged_after_copies_);
+        changed_after_replay_.merge(changed_);
+        changed_after_replay_.subtract(covered);
+    }
+    const FrameChange change{changed_, copies_, copy_sources_, changed_after_replay_};
     for (auto& v : viewers_)
         v->on_frame(change);
     copies_.clear();

@@ -11,6 +11,7 @@
 #include "codec/tile_bitmap.h"
 #include "codec/tile_grid.h"
 #include "reflector/event_loop.h"
+#include "reflector/shared_update_table.h"
 #include "reflector/tile_encode_service.h"
 #include "reflector/upstream_link.h"
 
@@ -31,8 +32,11 @@ struct FrameChange {
     // Copies a viewer may replay instead of re-sending their destination tiles; empty when the
     // update mixed damage in before them (the source pixels were then not the ones viewers have).
     const std::vector<CopyOp>& copies;
-    // Tiles damaged after the first copy: not made right by replaying the copies.
-    const rfb::TileBitmap& damaged_after_copies;
+    // Computed once per frame, for every viewer that replays the copies: the tiles the copies
+    // read, and what is left to send after replaying them (`changed` minus the tiles the copies
+    // fully cover, unless damaged after the first copy).
+    const rfb::TileBitmap& copy_sources;
+    const rfb::TileBitmap& changed_after_replay;
 };
 
 struct SessionOptions {
@@ -68,6 +72,10 @@ class Session {
     rfb::Framebuffer& framebuffer_for_upstream() { return fb_; }
     const rfb::TileGrid& tiles() const { return grid_; }
     uint64_t generation() const { return generation_; }
+    // Changes whenever the framebuffer's pixels may change (each upstream update, a resize):
+    // what viewers' shared updates are valid for.
+    uint64_t content_epoch() const { return content_epoch_; }
+    SharedUpdateTable& shared_updates() { return shared_updates_; }
     uint64_t size_generation() const { return size_generation_; }
     const rfb::CursorImage& cursor() const { return cursor_; }
     uint64_t cursor_generation() const { return cursor_generation_; }
@@ -122,10 +130,13 @@ class Session {
     std::vector<CopyOp> copies_;
     bool damage_before_copy_ = false;
     rfb::TileBitmap damaged_after_copies_;
+    rfb::TileBitmap copy_sources_, changed_after_replay_;  // scratch for FrameChange
     bool has_frame_ = false;
     bool in_update_ = false;
     bool resized_in_update_ = false;
     uint64_t generation_ = 0, size_generation_ = 0;
+    uint64_t content_epoch_ = 1;
+    SharedUpdateTable shared_updates_;
     rfb::CursorImage cursor_;
     uint64_t cursor_generation_ = 0;
     std::string desktop_name_;

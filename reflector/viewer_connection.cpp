@@ -296,16 +296,13 @@ bool ViewerConnection::can_send_now() const {
 // updates), sees the whole desktop at its current size, and whose view of every source region is
 // already what the session had before the copy: no source tile may be dirty for it.
 bool ViewerConnection::can_replay(const FrameChange& change) const {
-    if (change.copies.empty() || !supports_copyrect_ || !can_send_now() || gather_.active)
+    if (change.copies.empty() || !supports_copyrect_ || !can_send_now() || building_.update)
         return false;
     const rfb::Framebuffer& fb = session_.framebuffer();
     if (size_generation_ != session_.size_generation() || width_ != fb.width() ||
         height_ != fb.height() || !pending_copies_.empty())
         return false;
-    rfb::TileBitmap sources(session_.tiles().count());
-    for (const CopyOp& c : change.copies)
-        session_.tiles().mark(c.src(), sources);
-    return !sources.intersects(dirty_);
+    return !change.copy_sources.intersects(dirty_);
 }
 
 void ViewerConnection::on_frame(const FrameChange& change) {
@@ -314,13 +311,7 @@ void ViewerConnection::on_frame(const FrameChange& change) {
         dirty_.set_all();
     }
     if (can_replay(change)) {
-        rfb::TileBitmap covered(change.changed.size());
-        for (const CopyOp& c : change.copies)
-            session_.tiles().mark_covered(c.dst, covered);
-        covered.subtract(change.damaged_after_copies);
-        rfb::TileBitmap rest = change.changed;
-        rest.subtract(covered);
-        dirty_.merge(rest);
+        dirty_.merge(change.changed_after_replay);
         pending_copies_ = change.copies;
     } else {
         dirty_.merge(change.changed);
@@ -417,25 +408,44 @@ void ViewerConnection::write_pseudo_rects(rfb::ByteWriter& w, size_t& count) {
     pending_copies_.clear();
 }
 
+namespace {
+
+// Everything the bytes of an update depend on besides the framebuffer's pixels (the session's
+// content epoch covers those): viewers whose keys are equal would build identical updates.
+std::string share_key(const SharedUpdate::Request& r, uint32_t width, uint32_t height) {
+    std::string key;
+    key.reserve(24 + r.head.size() + 4 * r.tiles.size());
+    auto put = [&key](uint64_t v, int bytes) {
+        for (int i = 0; i < bytes; ++i)
+            key.push_back(static_cast<char>(v >> (8 * i)));
+    };
+    put(r.profile_id, 8);
+    put((r.state_before.zrle_stream_started ? 1 : 0) | (r.state_before.zlib_stream_started ? 2 : 0),
+        1);
+    put(width, 4);
+    put(height, 4);
+    put(r.head.size(), 4);
+    key.append(reinterpret_cast<const char*>(r.head.data()), r.head.size());
+    for (const SharedUpdate::Tile& t : r.tiles)
+        put(t.index, 4);
+    return key;
+}
+
+}  // namespace
+
 // Phase one of an update, at an upstream update boundary: everything but the tile bodies is
-// decided now, and each dirty tile's body is taken from the cache or asked of the encode pool.
-// The update goes out (assemble_update) once the last body is back; meanwhile the viewer's
-// dirty set keeps collecting newer changes for the next update.
+// decided now, and the update is taken from a viewer in step with this one or started (each
+// body from the cache or the encode pool). It goes out (finish_update) once the last body is
+// back; meanwhile the viewer's dirty set keeps collecting newer changes for the next update.
 bool ViewerConnection::build_update() {
-    if (gather_.active) return false;
+    if (building_.update) return false;
     const rfb::Framebuffer& fb = session_.framebuffer();
     const rfb::TileGrid& grid = session_.tiles();
-    Gather& g = gather_;
-    g.head.clear();
-    g.head.reserve(1024);
-    g.tiles.clear();
-    g.waiting = 0;
-    g.count = 0;
-    rfb::ByteWriter w(g.head);
+    SharedUpdate::Request req;
+    req.head.reserve(256);
+    rfb::ByteWriter w(req.head);
     rfb::write_update_header(w, 0);  // count patched when assembled
-    write_pseudo_rects(w, g.count);
-    g.size_generation = size_generation_;
-    g.profile_id = profile_id_;
+    write_pseudo_rects(w, req.head_rects);
 
     if (dirty_.size() != grid.count()) {
         dirty_.resize(grid.count());
@@ -443,41 +453,42 @@ bool ViewerConnection::build_update() {
     }
     std::vector<size_t> tiles;
     dirty_.for_each([&](size_t i) {
-        if (tiles.size() + g.count < kMaxRectsPerUpdate) tiles.push_back(i);
+        if (tiles.size() + req.head_rects < kMaxRectsPerUpdate) tiles.push_back(i);
     });
     const rfb::Rect visible{0, 0, width_, height_};
-    const uint64_t seq = ++gather_seq_;
-    std::weak_ptr<int> alive = alive_;
+    req.tiles.reserve(tiles.size());
     for (size_t i : tiles) {
         const rfb::Rect tile = grid.tile_rect(i);
         const rfb::Rect r = tile.intersect(visible);
         dirty_.reset(i);
         if (r.empty()) continue;
         const uint64_t hash = r == tile ? grid.hash(i) : rfb::TileGrid::hash_rect(fb, r);
-        const size_t slot = g.tiles.size();
-        SharedBytes body;
-        const auto outcome = session_.encoder().get(
-            fb, r, hash, profile_, profile_id_, body, [this, alive, seq, slot](SharedBytes b) {
-                if (alive.expired() || !gather_.active || gather_seq_ != seq) return;
-                gather_.tiles[slot].body = std::move(b);
-                if (--gather_.waiting == 0) assemble_update();
-            });
-        if (outcome == TileEncodeService::Outcome::kRefused) {
-            dirty_.set(i);  // the pool is full: this tile waits for the next update
-            continue;
-        }
-        g.tiles.push_back(GatherTile{r, std::move(body)});
-        if (outcome == TileEncodeService::Outcome::kPending) ++g.waiting;
+        req.tiles.push_back(SharedUpdate::Tile{r, hash, static_cast<uint32_t>(i)});
     }
-    if (g.count == 0 && g.tiles.empty()) return false;
-    g.active = true;
-    if (g.waiting == 0) assemble_update();
+    if (req.head_rects == 0 && req.tiles.empty()) return false;
+    req.profile = profile_;
+    req.profile_id = profile_id_;
+    req.state_before = stream_state_;
+
+    SharedUpdateTable& table = session_.shared_updates();
+    const uint64_t epoch = session_.content_epoch();
+    std::string key = share_key(req, width_, height_);
+    std::shared_ptr<SharedUpdate> update = table.find(epoch, key);
+    if (!update) {
+        update = SharedUpdate::start(session_.encoder(), fb, std::move(req));
+        table.insert(epoch, std::move(key), update);
+    }
+    building_ = Building{update, size_generation_, profile_id_};
+    const uint64_t seq = ++build_seq_;
+    update->wait([this, alive = std::weak_ptr<int>(alive_), seq](const SharedUpdate::Outcome& o) {
+        if (!alive.expired() && build_seq_ == seq) finish_update(o);
+    });
     return true;
 }
 
 void ViewerConnection::abandon_update() {
-    gather_.active = false;
-    ++gather_seq_;
+    building_.update.reset();
+    ++build_seq_;
     // What the dropped head carried is sent again: size, cursor, name, the QEMU key announce.
     size_generation_ = 0;
     cursor_generation_ = 0;
@@ -487,63 +498,34 @@ void ViewerConnection::abandon_update() {
     dirty_.set_all();
 }
 
-void ViewerConnection::assemble_update() {
-    Gather& g = gather_;
-    g.active = false;
+void ViewerConnection::finish_update(const SharedUpdate::Outcome& o) {
+    // Keeps the update alive to the end of this call: it may be the last reference.
+    const std::shared_ptr<SharedUpdate> update = std::move(building_.update);
+    building_.update.reset();
     if (state_ != State::kNormal || !conn_) return;
     // The desktop was resized or the viewer changed its pixel format while the bodies were
     // being encoded: they no longer fit. Start over with everything.
-    if (g.size_generation != session_.size_generation() || g.profile_id != profile_id_) {
+    if (building_.size_generation != session_.size_generation() ||
+        building_.profile_id != profile_id_) {
         abandon_update();
         session_.loop().defer([this, alive = std::weak_ptr<int>(alive_)] {
             if (!alive.expired()) try_send();
         });
         return;
     }
-    std::vector<uint8_t>& head = g.head;
-    rfb::ByteWriter w(head);
-    struct Piece {
-        SharedBytes body;  // null: a slice [begin, end) of `head`
-        size_t begin, end;
-    };
-    std::vector<Piece> pieces;
-    size_t seg_start = 0;
-    size_t count = g.count;
-    for (GatherTile& t : g.tiles) {
-        if (!t.body) {
-            // Cannot happen for a tile inside the framebuffer; say so rather than hide it.
-            LOG_WARN("encode-failed", "session=%s viewer=%llu encoding=%s rect=%ux%u+%u+%u",
-                     session_.options().name.c_str(), static_cast<unsigned long long>(id_),
-                     rfb::encoding::name(profile_.encoding), t.rect.w, t.rect.h, t.rect.x,
-                     t.rect.y);
-            continue;
-        }
-        if (!rfb::write_rect_prefix(w, t.rect, profile_.encoding, t.body->size(), stream_state_)) {
-            close("encoded rectangle too large to frame");
-            return;
-        }
-        pieces.push_back(Piece{nullptr, seg_start, head.size()});
-        pieces.push_back(Piece{std::move(t.body), 0, 0});
-        seg_start = head.size();
-        ++count;
+    for (uint32_t i : o.refused)
+        if (i < dirty_.size()) dirty_.set(i);  // the pool was full: next update
+    if (!o.error.empty()) {
+        close(o.error);
+        return;
     }
-    g.tiles.clear();
-    if (count == 0) return;
-    head[2] = static_cast<uint8_t>(count >> 8);
-    head[3] = static_cast<uint8_t>(count);
-    if (seg_start < head.size()) pieces.push_back(Piece{nullptr, seg_start, head.size()});
-    SharedBytes head_bytes = rfb::make_shared_bytes(std::move(head));
-    head = {};
-    for (Piece& p : pieces) {
-        if (p.body)
-            conn_->send(std::move(p.body));
-        else
-            conn_->send(head_bytes, p.begin, p.end - p.begin);
-    }
+    if (!o.message) return;
+    conn_->send(o.message);
+    stream_state_ = o.state_after;
     update_requested_ = false;
     ++updates_sent_;
-    LOG_DEBUG("viewer-update", "viewer=%llu rects=%zu size=%ux%u",
-              static_cast<unsigned long long>(id_), count, width_, height_);
+    LOG_DEBUG("viewer-update", "viewer=%llu rects=%zu bytes=%zu size=%ux%u",
+              static_cast<unsigned long long>(id_), o.rects, o.message->size(), width_, height_);
 }
 
 }  // namespace rfbcast

@@ -14,6 +14,7 @@
 #include "codec/tile_bitmap.h"
 #include "reflector/connection.h"
 #include "reflector/session.h"
+#include "reflector/shared_update.h"
 
 namespace rfbcast {
 
@@ -65,7 +66,7 @@ class ViewerConnection final : public ConnectionOwner {
     bool teardown(const std::string& reason);
     bool build_update();
     void write_pseudo_rects(rfb::ByteWriter& w, size_t& count);
-    void assemble_update();
+    void finish_update(const SharedUpdate::Outcome& o);
     void abandon_update();
     bool can_send_now() const;
     bool can_replay(const FrameChange& change) const;
@@ -103,21 +104,14 @@ class ViewerConnection final : public ConnectionOwner {
     rfb::ViewerStreamState stream_state_;
     uint64_t updates_sent_ = 0;
 
-    // The update being put together while its tile bodies are encoded (build_update).
-    struct GatherTile {
-        rfb::Rect rect;
-        SharedBytes body;
-    };
-    struct Gather {
-        bool active = false;
-        std::vector<uint8_t> head;  // update header, pseudo-rects and copies
-        size_t count = 0;           // rectangles in `head`
-        std::vector<GatherTile> tiles;
-        size_t waiting = 0;
+    // The update this viewer waits for while its tile bodies are encoded (build_update); it
+    // may be shared with other viewers in step with this one.
+    struct Building {
+        std::shared_ptr<SharedUpdate> update;
         uint64_t size_generation = 0, profile_id = 0;
     };
-    Gather gather_;
-    uint64_t gather_seq_ = 0;
+    Building building_;
+    uint64_t build_seq_ = 0;
     // Encode completions hold a weak reference: a viewer gone before its bodies come back is
     // simply not called.
     std::shared_ptr<int> alive_ = std::make_shared<int>(0);

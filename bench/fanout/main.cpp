@@ -259,8 +259,9 @@ int run(const Options& o) {
 
     // The measured window.
     const std::vector<ViewerCounters> c0 = swarm.counters();
-    double cpu0 = 0, cpu1 = 0;
-    process_cpu_seconds(pid, cpu0);
+    double cpu0 = 0, cpu1 = 0, sys0 = 0, sys1 = 0, user = 0;
+    process_cpu_seconds(pid, user, sys0);
+    cpu0 = user + sys0;
     const double self0 = self_cpu_seconds(), up_cpu0 = upstream.cpu_seconds();
     const UpstreamStats u0 = upstream.stats();
     const auto counters0 = read_reflector_counters(log_path);
@@ -279,7 +280,8 @@ int run(const Options& o) {
         200ms);
     const auto t1 = Clock::now();
     swarm.set_recording(false);
-    const bool cpu_ok = process_cpu_seconds(pid, cpu1);
+    const bool cpu_ok = process_cpu_seconds(pid, user, sys1);
+    cpu1 = user + sys1;
     const double self1 = self_cpu_seconds(), up_cpu1 = upstream.cpu_seconds();
     const UpstreamStats u1 = upstream.stats();
     const auto counters1 = read_reflector_counters(log_path);
@@ -290,6 +292,7 @@ int run(const Options& o) {
     const double secs = std::chrono::duration<double>(t1 - t0).count();
     res.seconds = secs;
     res.reflector_cpu_s = cpu_ok ? cpu1 - cpu0 : 0;
+    res.reflector_sys_s = cpu_ok ? sys1 - sys0 : 0;
     res.tool_cpu_s = self1 - self0;
     res.tool_upstream_cpu_s = up_cpu1 - up_cpu0;
     res.upstream_fps = static_cast<double>(u1.updates - u0.updates) / secs;

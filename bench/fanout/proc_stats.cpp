@@ -14,6 +14,13 @@
 namespace fanout {
 
 bool process_cpu_seconds(pid_t pid, double& seconds) {
+    double user = 0, system = 0;
+    if (!process_cpu_seconds(pid, user, system)) return false;
+    seconds = user + system;
+    return true;
+}
+
+bool process_cpu_seconds(pid_t pid, double& user, double& system) {
     std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
     std::string line;
     if (!std::getline(f, line)) return false;
@@ -28,7 +35,9 @@ bool process_cpu_seconds(pid_t pid, double& seconds) {
         if (!(rest >> field)) return false;
     if (!(rest >> utime >> stime)) return false;
     const long hz = sysconf(_SC_CLK_TCK);
-    seconds = static_cast<double>(utime + stime) / static_cast<double>(hz > 0 ? hz : 100);
+    const double tick = static_cast<double>(hz > 0 ? hz : 100);
+    user = static_cast<double>(utime) / tick;
+    system = static_cast<double>(stime) / tick;
     return true;
 }
 

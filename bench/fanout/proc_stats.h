@@ -8,6 +8,8 @@ namespace fanout {
 
 // utime + stime in seconds (/proc/PID/stat fields 14 and 15). False when the process is gone.
 bool process_cpu_seconds(pid_t pid, double& seconds);
+// The same, split: user (utime) and system (stime, where the kernel's socket work lands).
+bool process_cpu_seconds(pid_t pid, double& user, double& system);
 
 struct MemoryUse {
     uint64_t rss_kib = 0;   // VmRSS

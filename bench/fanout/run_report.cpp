@@ -41,9 +41,18 @@ double pct_of_core(double cpu_s, double seconds) {
 
 // Reflector CPU per frame it took from the upstream: comparable across runs whose frame rates
 // differ, which "CPU at N viewers against CPU at 1 viewer for the same frame rate" needs.
-double ms_per_frame(const RunResult& r) {
+double ms_per_frame(const RunResult& r, double cpu_s) {
     const double frames = r.upstream_fps * r.seconds;
-    return frames > 0 ? 1000 * r.reflector_cpu_s / frames : 0;
+    return frames > 0 ? 1000 * cpu_s / frames : 0;
+}
+double ms_per_frame(const RunResult& r) {
+    return ms_per_frame(r, r.reflector_cpu_s);
+}
+// "total (user + sys)" per frame.
+std::string ms_per_frame_split(const RunResult& r) {
+    return fmt("%.1f", ms_per_frame(r)) + " (" +
+           fmt("%.1f", ms_per_frame(r, r.reflector_cpu_s - r.reflector_sys_s)) + " + " +
+           fmt("%.1f", ms_per_frame(r, r.reflector_sys_s)) + ")";
 }
 
 }  // namespace
@@ -83,6 +92,7 @@ std::string to_json(const RunResult& r) {
     add("seconds", num(r.seconds));
     add("upstream_fps", num(r.upstream_fps));
     add("reflector_cpu_s", num(r.reflector_cpu_s));
+    add("reflector_sys_s", num(r.reflector_sys_s));
     add("reflector_cpu_pct", num(pct_of_core(r.reflector_cpu_s, r.seconds)));
     add("reflector_cpu_ms_per_frame", num(ms_per_frame(r)));
     add("rss_zero_kib", integer(r.rss_zero_kib));
@@ -117,7 +127,8 @@ std::string to_json(const RunResult& r) {
 
 std::string markdown_header() {
     return "| reflector | viewers | enc | upstream fps | updates/s per viewer min/med/max | "
-           "probe fps | CPU % | CPU ms/frame | RSS end/peak MiB | idle KiB/viewer | latency "
+           "probe fps | CPU % | CPU ms/frame (user + sys) | RSS end/peak MiB | idle KiB/viewer | "
+           "latency "
            "p50/p95/p99 ms | "
            "recv MB/s | tool CPU % | encodes/frame | notes |\n"
            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|";
@@ -140,7 +151,7 @@ std::string markdown_row(const RunResult& r) {
         fmt("%.1f", r.upstream_fps) + " | " + fmt("%.1f", r.fast_ups.min) + " / " +
         fmt("%.1f", r.fast_ups.median) + " / " + fmt("%.1f", r.fast_ups.max) + " | " +
         fmt("%.1f", r.probe_fps) + " | " + fmt("%.0f", pct_of_core(r.reflector_cpu_s, r.seconds)) +
-        " | " + fmt("%.1f", ms_per_frame(r)) + " | " + fmt("%.1f", r.rss_end_kib / 1024.0) + " / " +
+        " | " + ms_per_frame_split(r) + " | " + fmt("%.1f", r.rss_end_kib / 1024.0) + " / " +
         fmt("%.1f", r.rss_peak_kib / 1024.0) + " | " + fmt("%.1f", r.idle_kib_per_viewer) + " | ";
     row += r.latency_samples == 0 ? std::string("–")
                                   : fmt("%.1f", r.lat_p50_ms) + " / " + fmt("%.1f", r.lat_p95_ms) +

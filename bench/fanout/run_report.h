@@ -26,6 +26,7 @@ struct RunResult {
     double fps_target = 0, seconds = 0;
     double upstream_fps = 0;     // updates the reflector pulled from the upstream per second
     double reflector_cpu_s = 0;  // utime + stime in the window
+    double reflector_sys_s = 0;  // its stime part: mostly the kernel's TCP send path
     uint64_t rss_zero_kib = 0;   // connected to the upstream, no viewers
     uint64_t rss_idle_kib = 0;   // all viewers connected, none asking for updates
     uint64_t rss_end_kib = 0, rss_peak_kib = 0;  // peak: highest sample in the window

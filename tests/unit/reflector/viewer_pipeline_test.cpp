@@ -344,7 +344,7 @@ TEST_F(ViewerPipeline, FiftyViewersWithOneProfileCostOneEncodePerChangedTile) {
     ASSERT_TRUE(all([](TestViewer& v) { return v.ready(); }));
     const uint64_t before = encoder_->stats().encodes;
     const uint64_t inserts_before = cache_->stats().inserts;
-    const uint64_t shared_before = encoder_->stats().joins + encoder_->stats().hits;
+    const auto shared_before = session_->shared_updates().stats();
     for (auto& v : viewers)
         v->setup(rfb::PixelFormat::canonical(), {rfb::encoding::kZRLE});
     ASSERT_TRUE(all([](TestViewer& v) { return v.updates >= 1; }));
@@ -352,9 +352,10 @@ TEST_F(ViewerPipeline, FiftyViewersWithOneProfileCostOneEncodePerChangedTile) {
     EXPECT_EQ(encoder_->stats().encodes - before, tiles)
         << "fifty viewers, one profile: one encode per tile";
     EXPECT_EQ(cache_->stats().inserts - inserts_before, tiles);
-    const auto& st = encoder_->stats();
-    EXPECT_EQ(st.joins + st.hits - shared_before, 49u * tiles)
-        << "the other 49 viewers waited for that encode or found it cached";
+    // In step (same profile, same dirty tiles, same frame), they share the whole update too.
+    auto shared = session_->shared_updates().stats();
+    EXPECT_EQ(shared.built - shared_before.built, 1u);
+    EXPECT_EQ(shared.shared - shared_before.shared, 49u);
     for (auto& v : viewers)
         expect_same_pixels(*v, rfb::PixelFormat::canonical());
 
@@ -371,8 +372,45 @@ TEST_F(ViewerPipeline, FiftyViewersWithOneProfileCostOneEncodePerChangedTile) {
     session_->end_update();
     ASSERT_TRUE(all([](TestViewer& v) { return v.updates >= 2; }));
     EXPECT_EQ(encoder_->stats().encodes - mid, 4u) << "four tiles changed";
+    shared = session_->shared_updates().stats();
+    EXPECT_EQ(shared.built - shared_before.built, 2u);
+    EXPECT_EQ(shared.shared - shared_before.shared, 98u);
     for (auto& v : viewers)
         expect_same_pixels(*v, rfb::PixelFormat::canonical());
+}
+
+// Viewers out of step (one skipped a frame) need different updates: each builds its own, and
+// both end with the session's pixels.
+TEST_F(ViewerPipeline, ViewersOutOfStepDoNotShareAnUpdate) {
+    make_session();
+    auto a = connect();
+    auto b = connect();
+    ASSERT_TRUE(run_until([&] { return a->ready() && b->ready(); }));
+    a->setup(rfb::PixelFormat::canonical(), {rfb::encoding::kZRLE});
+    b->setup(rfb::PixelFormat::canonical(), {rfb::encoding::kZRLE});
+    ASSERT_TRUE(run_until([&] { return a->updates >= 1 && b->updates >= 1; }));
+    rfb::Framebuffer& fb = session_->framebuffer_for_upstream();
+    auto draw = [&](uint32_t x0, uint32_t colour) {
+        session_->begin_update();
+        for (uint32_t y = 0; y < 64; ++y)
+            for (uint32_t x = x0; x < x0 + 64; ++x)
+                fb.row(y)[x] = colour + x + y;
+        session_->damage(rfb::Rect{x0, 0, 64, 64});
+        session_->end_update();
+    };
+    a->request(true);  // b does not ask: it misses this frame
+    draw(0, 0x102030);
+    ASSERT_TRUE(run_until([&] { return a->updates >= 2; }));
+    const auto before = session_->shared_updates().stats();
+    a->request(true);
+    b->request(true);
+    draw(128, 0x405060);  // a needs one tile, b two
+    ASSERT_TRUE(run_until([&] { return a->updates >= 3 && b->updates >= 2; }));
+    const auto after = session_->shared_updates().stats();
+    EXPECT_EQ(after.built - before.built, 2u);
+    EXPECT_EQ(after.shared - before.shared, 0u);
+    expect_same_pixels(*a, rfb::PixelFormat::canonical());
+    expect_same_pixels(*b, rfb::PixelFormat::canonical());
 }
 
 // The upstream keeps drawing while tile bodies are being encoded on the pool: each body must be
