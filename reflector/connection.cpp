@@ -1,5 +1,7 @@
 #include "reflector/connection.h"
 
+#include <poll.h>
+
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <unistd.h>
@@ -31,6 +33,7 @@ Connection::Connection(EventLoop& loop, int fd, ConnectionOwner* owner, Limits l
 }
 
 Connection::~Connection() {
+    if (linger_timer_) loop_.cancel_timer(linger_timer_);
     loop_.remove_handler(slot_);
     ::close(fd_);
 }
@@ -114,6 +117,12 @@ void Connection::schedule_flush() {
         if (close_when_sent_ && queued_ == 0) close();
         maybe_destroy();
     });
+}
+
+void Connection::wait_writable() {
+    if (closing_ || poll_in_flight_) return;
+    poll_in_flight_ = true;
+    loop_.submit_poll(slot_, fd_, POLLOUT);
 }
 
 void Connection::send_copy(std::span<const uint8_t> bytes) {
@@ -301,6 +310,11 @@ void Connection::close_when_sent() {
         return;
     }
     close_when_sent_ = true;
+    // A peer that stopped reading would hold the queue (and this object) forever.
+    linger_timer_ = loop_.add_timer(kLinger, [this] {
+        linger_timer_ = 0;
+        close();
+    });
     if (tls_) schedule_flush();  // encrypts what is left, then close_notify
 }
 
@@ -324,7 +338,8 @@ void Connection::fail(const std::string& reason) {
 
 void Connection::maybe_destroy() {
     if (closing_ && !recv_in_flight_ && !send_in_flight_ && !connect_in_flight_ &&
-        !flush_scheduled_ && !notify_pending_ && !in_callback_ && !tls_kick_scheduled_)
+        !poll_in_flight_ && !flush_scheduled_ && !notify_pending_ && !in_callback_ &&
+        !tls_kick_scheduled_)
         delete this;
 }
 
@@ -387,6 +402,15 @@ void Connection::on_completion(OpKind op, int32_t res, uint32_t /*flags*/) {
                 }
                 flush();
                 if (close_when_sent_ && queued_ == 0) close();
+            }
+            break;
+        case OpKind::kPoll:
+            poll_in_flight_ = false;
+            if (res > 0 && !closing_ && owner_) {
+                in_callback_ = true;
+                owner_->on_writable(*this);
+                in_callback_ = false;
+                flush();
             }
             break;
         default:

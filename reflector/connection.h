@@ -30,6 +30,8 @@ class ConnectionOwner {
     virtual void on_connected(Connection&) {}
     virtual void on_data(Connection&) = 0;
     virtual void on_sent(Connection&) {}
+    // The kernel's send queue went under the socket's low-water mark (after wait_writable()).
+    virtual void on_writable(Connection&) {}
     // The TLS handshake started with start_tls() has finished (Connection::tls() describes it).
     virtual void on_tls_ready(Connection&) {}
     virtual void on_closed(Connection&, const std::string& reason) = 0;
@@ -82,6 +84,9 @@ class Connection final : public IoHandler {
     void send(SharedBytes bytes, size_t offset, size_t len);
     void send_copy(std::span<const uint8_t> bytes);
     size_t queued_bytes() const { return queued_; }
+    // Asks for one on_writable() once the socket is writable (with TCP_NOTSENT_LOWAT: once the
+    // kernel's unsent bytes fall under the mark). At most one wait is in flight.
+    void wait_writable();
     uint64_t bytes_sent() const { return sent_total_; }
     uint64_t bytes_received() const { return recv_total_; }
     // Bytes allocated for input: never shrinks; each of the raw and (with TLS) the decrypted
@@ -93,7 +98,9 @@ class Connection final : public IoHandler {
     // the owner must forget the pointer.
     void close();
     // Like close(), but first sends what is queued (an RFB failure reason, say); stops reading.
+    // Closes anyway after kLinger if the peer does not take it.
     void close_when_sent();
+    static constexpr Clock::duration kLinger = std::chrono::seconds(5);
     bool closing() const { return closing_; }
     int fd() const { return fd_; }
     const std::string& peer() const { return peer_; }
@@ -141,6 +148,7 @@ class Connection final : public IoHandler {
     std::deque<Chunk> tx_;
     size_t queued_ = 0;
     bool send_in_flight_ = false;
+    bool poll_in_flight_ = false;
     bool connect_in_flight_ = false;
     std::vector<iovec> iov_;
     msghdr msg_{};
@@ -159,6 +167,7 @@ class Connection final : public IoHandler {
 
     bool closing_ = false;
     bool close_when_sent_ = false;
+    EventLoop::TimerId linger_timer_ = 0;
     bool flush_scheduled_ = false;
     bool notify_pending_ = false;
     bool in_callback_ = false;

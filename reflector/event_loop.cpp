@@ -94,6 +94,12 @@ void EventLoop::submit_read(uint32_t slot, int fd, void* buf, size_t len) {
     io_uring_sqe_set_data64(sqe, pack(slot, slots_[slot].generation, OpKind::kRead));
 }
 
+void EventLoop::submit_poll(uint32_t slot, int fd, unsigned events) {
+    io_uring_sqe* sqe = get_sqe();
+    io_uring_prep_poll_add(sqe, fd, events);
+    io_uring_sqe_set_data64(sqe, pack(slot, slots_[slot].generation, OpKind::kPoll));
+}
+
 void EventLoop::submit_cancel_fd(uint32_t slot, int fd) {
     io_uring_sqe* sqe = get_sqe();
     io_uring_prep_cancel_fd(sqe, fd, IORING_ASYNC_CANCEL_ALL);

@@ -16,7 +16,7 @@ namespace rfbcast {
 using Clock = std::chrono::steady_clock;
 
 // The kind of an io_uring operation, carried in the low byte of its user_data.
-enum class OpKind : uint8_t { kAccept = 1, kConnect, kRecv, kSend, kRead, kCancel, kClose };
+enum class OpKind : uint8_t { kAccept = 1, kConnect, kRecv, kSend, kRead, kCancel, kClose, kPoll };
 
 // Receives completions for the operations it submitted. One object may have several operations
 // in flight (a recv and a send); it must stay alive until every one of them has completed.
@@ -49,6 +49,8 @@ class EventLoop {
     void submit_recv(uint32_t slot, int fd, void* buf, size_t len);
     void submit_sendmsg(uint32_t slot, int fd, const msghdr* msg);
     void submit_read(uint32_t slot, int fd, void* buf, size_t len);
+    // One-shot poll for `events` (POLLOUT, ...); the result is the ready mask.
+    void submit_poll(uint32_t slot, int fd, unsigned events);
     // Cancels every in-flight operation of `slot` on `fd` (their completions still arrive).
     void submit_cancel_fd(uint32_t slot, int fd);
 

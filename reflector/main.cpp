@@ -53,6 +53,13 @@ int main(int argc, char** argv) {
     SessionOptions so;
     so.name = opt.upstream.empty() || opt.demo ? opt.desktop_name : "default";
     so.max_viewers = opt.max_viewers;
+    so.pacing.max_fps = opt.max_fps;
+    so.pacing.rate_cap = opt.viewer_max_kbps * 1000 / 8;
+    so.pacing.stall_timeout = std::chrono::seconds(opt.viewer_stall_timeout_s);
+    so.min_quality = opt.min_quality;
+    so.max_quality = opt.max_quality;
+    so.egress_cap = opt.session_max_kbps * 1000 / 8;
+    so.lossless_refresh_delay = std::chrono::milliseconds(opt.lossless_refresh_ms);
     std::string error, secret;
     if (!opt.password_file.empty()) {
         if (!read_secret_file(opt.password_file, secret, error)) return fail(error);

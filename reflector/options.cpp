@@ -1,6 +1,7 @@
 #include "reflector/options.h"
 
 #include <sys/stat.h>
+#include <cstdio>
 
 #include <CLI/CLI.hpp>
 #include <cerrno>
@@ -93,10 +94,49 @@ std::optional<int> parse_options(int argc, char** argv, Options& o) {
         ->envname("RFBCAST_STATS_INTERVAL")
         ->check(CLI::Range(0, 86400))
         ->capture_default_str();
+    app.add_option("--max-fps", o.max_fps, "Most updates per second sent to one viewer")
+        ->envname("RFBCAST_MAX_FPS")
+        ->check(CLI::Range(0.5, 240.0))
+        ->capture_default_str();
+    app.add_option("--min-quality", o.min_quality,
+                   "Lowest JPEG quality level (0-9) a slow viewer is stepped down to")
+        ->envname("RFBCAST_MIN_QUALITY")
+        ->check(CLI::Range(0, 9))
+        ->capture_default_str();
+    app.add_option("--max-quality", o.max_quality,
+                   "Highest JPEG quality level (0-9) used below lossless")
+        ->envname("RFBCAST_MAX_QUALITY")
+        ->check(CLI::Range(0, 9))
+        ->capture_default_str();
+    app.add_option("--viewer-max-kbps", o.viewer_max_kbps,
+                   "Bandwidth cap per viewer in kbit/s (0: none)")
+        ->envname("RFBCAST_VIEWER_MAX_KBPS")
+        ->check(CLI::Range(0.0, 1e8))
+        ->capture_default_str();
+    app.add_option("--session-max-kbps", o.session_max_kbps,
+                   "Bandwidth cap for all viewers of the session together, split evenly (0: none)")
+        ->envname("RFBCAST_SESSION_MAX_KBPS")
+        ->check(CLI::Range(0.0, 1e9))
+        ->capture_default_str();
+    app.add_option("--viewer-stall-timeout", o.viewer_stall_timeout_s,
+                   "Seconds a viewer may take nothing before it is disconnected (0: never)")
+        ->envname("RFBCAST_VIEWER_STALL_TIMEOUT")
+        ->check(CLI::Range(0, 86400))
+        ->capture_default_str();
+    app.add_option("--lossless-refresh-ms", o.lossless_refresh_ms,
+                   "Milliseconds of stillness before JPEG tiles are re-sent lossless")
+        ->envname("RFBCAST_LOSSLESS_REFRESH_MS")
+        ->check(CLI::Range(0, 600000))
+        ->capture_default_str();
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
         return app.exit(e);
+    }
+    if (o.min_quality > o.max_quality) {
+        std::fprintf(stderr, "--min-quality (%d) is above --max-quality (%d)\n", o.min_quality,
+                     o.max_quality);
+        return 2;
     }
     if (!parse_log_level(level, o.log_level)) {
         std::cerr << "--log-level: expected debug, info, warn or error, got '" << level << "'\n";

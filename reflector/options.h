@@ -29,6 +29,14 @@ struct Options {
     size_t max_viewers = 1000;
     int encode_threads = -1;  // -1: cores - 1
     int stats_interval_s = 60;
+
+    // Per-viewer pacing (issue 5).
+    double max_fps = 30;
+    int min_quality = 0, max_quality = 9;
+    double viewer_max_kbps = 0;   // per viewer; 0 = none
+    double session_max_kbps = 0;  // all viewers of a session together, split evenly; 0 = none
+    int viewer_stall_timeout_s = 30;
+    int lossless_refresh_ms = 500;
 };
 
 // Parses argv (and RFBCAST_* environment variables, which flags override). Returns 0 to go on,

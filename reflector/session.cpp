@@ -17,10 +17,47 @@ Session::Session(EventLoop& loop, SessionOptions options, TileEncodeService& enc
         for (auto& v : viewers_)
             v->try_send();
     });
+    check_viewers_progress();
 }
 
 Session::~Session() {
     encoder_.remove_progress_listener(progress_listener_);
+    if (progress_timer_) loop_.cancel_timer(progress_timer_);
+}
+
+// Once a second: viewers that took nothing for the stall timeout are closed (each closes itself
+// with its reason; removal is deferred, so the list stays intact here).
+void Session::check_viewers_progress() {
+    const Clock::time_point now = loop_.now();
+    for (auto& v : viewers_)
+        v->check_progress(now);
+    progress_timer_ = loop_.add_timer(std::chrono::seconds(1), [this] {
+        progress_timer_ = 0;
+        check_viewers_progress();
+    });
+}
+
+ViewerRateHistogram Session::viewer_rates() const {
+    ViewerRateHistogram h;
+    const Clock::time_point now = loop_.now();
+    for (const auto& v : viewers_) {
+        const double bits = v->rate_estimate(now) * 8;
+        size_t b = 0;
+        while (b < std::size(ViewerRateHistogram::kBounds) &&
+               (bits <= 0 || bits > ViewerRateHistogram::kBounds[b]))
+            ++b;
+        ++h.counts[b];
+    }
+    return h;
+}
+
+double Session::viewer_rate_cap() const {
+    double cap = options_.pacing.rate_cap;
+    if (options_.egress_cap > 0 && !viewers_.empty()) {
+        const double share = options_.egress_cap / static_cast<double>(viewers_.size());
+        cap = cap > 0 ? std::min(cap, share) : share;
+    }
+    return cap;
 }
 
 void Session::resized(uint32_t width, uint32_t height) {
@@ -103,6 +140,12 @@ void Session::end_update() {
         return;
     }
     ++generation_;
+    const Clock::time_point now = loop_.now();
+    if (last_change_ != Clock::time_point{}) {
+        const double gap = std::min(1.0, std::chrono::duration<double>(now - last_change_).count());
+        frame_interval_ = 0.8 * frame_interval_ + 0.2 * gap;
+    }
+    last_change_ = now;
     if (damage_before_copy_) copies_.clear();
     copy_sources_.resize(grid_.count());
     copy_sources_.clear();

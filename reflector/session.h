@@ -14,6 +14,7 @@
 #include "reflector/shared_update_table.h"
 #include "reflector/tile_encode_service.h"
 #include "reflector/upstream_link.h"
+#include "reflector/viewer_pacer.h"
 
 namespace rfbcast {
 
@@ -48,6 +49,21 @@ struct SessionOptions {
     Clock::duration first_frame_wait = std::chrono::seconds(15);
     // Turn unannounced vertical scrolling into CopyRect for viewers that take it.
     bool detect_scroll = true;
+
+    // Each viewer at its own pace (ViewerPacer, QualityLadder).
+    PacingOptions pacing;
+    int min_quality = 0, max_quality = 9;  // the JPEG steps viewers' ladders may use
+    double egress_cap = 0;  // bytes/s to all viewers of the session, split evenly; 0 = none
+    // How long the screen must stay still before viewers sent lossy tiles get them lossless.
+    Clock::duration lossless_refresh_delay = std::chrono::milliseconds(500);
+};
+
+// Viewers' measured delivery rates at one moment, for the stats line (and issue 9's metrics):
+// counts per bucket, upper bounds in bits/s; the last bucket is everything faster and the
+// viewers nothing is known about yet.
+struct ViewerRateHistogram {
+    static constexpr double kBounds[] = {256e3, 1e6, 10e6, 100e6};
+    size_t counts[5] = {};
 };
 
 // One upstream, its canonical framebuffer, the per-tile hashes and its viewers (DESIGN.md).
@@ -72,10 +88,15 @@ class Session {
     rfb::Framebuffer& framebuffer_for_upstream() { return fb_; }
     const rfb::TileGrid& tiles() const { return grid_; }
     uint64_t generation() const { return generation_; }
+    // When the pixels last changed, and the smoothed time between changes (seconds; what a
+    // viewer's update may take to drain before it falls behind the screen).
+    Clock::time_point last_change() const { return last_change_; }
+    double frame_interval() const { return frame_interval_; }
     // Changes whenever the framebuffer's pixels may change (each upstream update, a resize):
     // what viewers' shared updates are valid for.
     uint64_t content_epoch() const { return content_epoch_; }
     SharedUpdateTable& shared_updates() { return shared_updates_; }
+    const SharedUpdateTable& shared_updates() const { return shared_updates_; }
     uint64_t size_generation() const { return size_generation_; }
     const rfb::CursorImage& cursor() const { return cursor_; }
     uint64_t cursor_generation() const { return cursor_generation_; }
@@ -113,8 +134,14 @@ class Session {
 
     struct Stats {
         uint64_t updates = 0, changed_tiles = 0, unchanged_tiles = 0, scrolls_detected = 0;
+        uint64_t viewers_stalled = 0;     // closed for making no progress
+        uint64_t lossless_refreshes = 0;  // updates that made lossy tiles lossless
     };
     const Stats& stats() const { return stats_; }
+    Stats& stats_for_viewers() { return stats_; }
+    ViewerRateHistogram viewer_rates() const;
+    // The rate cap for one viewer now: its own cap and its share of the session's.
+    double viewer_rate_cap() const;
 
   private:
     EventLoop& loop_;
@@ -144,6 +171,10 @@ class Session {
 
     std::vector<std::unique_ptr<ViewerConnection>> viewers_;
     Stats stats_;
+    Clock::time_point last_change_{};
+    double frame_interval_ = 1.0;
+    EventLoop::TimerId progress_timer_ = 0;
+    void check_viewers_progress();
 };
 
 }  // namespace rfbcast

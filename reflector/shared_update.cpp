@@ -6,6 +6,16 @@
 
 namespace rfbcast {
 
+namespace {
+
+// Tight's compression-control byte says JPEG with 0x9 in its high nibble (rfbproto.rst, Tight).
+bool is_jpeg(int32_t encoding, const std::vector<uint8_t>& body) {
+    return (encoding == rfb::encoding::kTight || encoding == rfb::encoding::kTightZstd) &&
+           !body.empty() && (body[0] >> 4) == 0x9;
+}
+
+}  // namespace
+
 std::shared_ptr<SharedUpdate> SharedUpdate::start(TileEncodeService& encoder,
                                                   const rfb::Framebuffer& fb, Request request) {
     std::shared_ptr<SharedUpdate> u(new SharedUpdate(std::move(request)));
@@ -85,6 +95,8 @@ void SharedUpdate::assemble() {
         }
         w.bytes(*body);
         ++count;
+        o.sent.push_back(t.index);
+        if (is_jpeg(r.profile.encoding, *body)) o.lossy.push_back(t.index);
     }
     bodies_.clear();
     bodies_.shrink_to_fit();

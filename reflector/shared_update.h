@@ -35,7 +35,9 @@ class SharedUpdate : public std::enable_shared_from_this<SharedUpdate> {
         // Tiles the encode pool refused (it was full): still dirty for every viewer of this
         // update.
         std::vector<uint32_t> refused;
-        std::string error;  // set: the update could not be framed; close the viewer
+        std::vector<uint32_t> sent;   // tiles in the message
+        std::vector<uint32_t> lossy;  // of those, the ones sent as JPEG
+        std::string error;            // set: the update could not be framed; close the viewer
     };
     using Waiter = std::function<void(const Outcome&)>;
 

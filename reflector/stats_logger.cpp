@@ -24,10 +24,14 @@ void StatsLogger::log_now() const {
     const Session::Stats& s = session_.stats();
     const TileEncodeService::Stats& e = encoder_.stats();
     const rfb::EncodeCacheStats& c = encoder_.cache().stats();
+    const SharedUpdateTable::Stats& u = session_.shared_updates().stats();
+    const ViewerRateHistogram r = session_.viewer_rates();
     LOG_INFO("stats",
              "session=%s viewers=%zu updates=%llu changed-tiles=%llu unchanged-tiles=%llu "
              "scrolls=%llu encodes=%llu cache-hits=%llu joins=%llu pool-refused=%llu "
-             "cache-bytes=%zu cache-entries=%zu cache-evictions=%llu",
+             "cache-bytes=%zu cache-entries=%zu cache-evictions=%llu shared-updates=%llu "
+             "built-updates=%llu viewers-stalled=%llu lossless-refreshes=%llu "
+             "viewer-rates=<256k:%zu,<1M:%zu,<10M:%zu,<100M:%zu,faster-or-unknown:%zu",
              session_.options().name.c_str(), session_.viewer_count(),
              static_cast<unsigned long long>(s.updates),
              static_cast<unsigned long long>(s.changed_tiles),
@@ -35,7 +39,11 @@ void StatsLogger::log_now() const {
              static_cast<unsigned long long>(s.scrolls_detected),
              static_cast<unsigned long long>(e.encodes), static_cast<unsigned long long>(e.hits),
              static_cast<unsigned long long>(e.joins), static_cast<unsigned long long>(e.refused),
-             c.bytes, c.entries, static_cast<unsigned long long>(c.evictions));
+             c.bytes, c.entries, static_cast<unsigned long long>(c.evictions),
+             static_cast<unsigned long long>(u.shared), static_cast<unsigned long long>(u.built),
+             static_cast<unsigned long long>(s.viewers_stalled),
+             static_cast<unsigned long long>(s.lossless_refreshes), r.counts[0], r.counts[1],
+             r.counts[2], r.counts[3], r.counts[4]);
 }
 
 }  // namespace rfbcast

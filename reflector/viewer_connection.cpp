@@ -10,6 +10,7 @@
 #include "codec/tile_grid.h"
 #include "reflector/log.h"
 #include "reflector/session.h"
+#include "reflector/tcp_link_sampler.h"
 
 namespace rfbcast {
 
@@ -17,6 +18,14 @@ namespace {
 
 constexpr auto kHandshakeDeadline = std::chrono::seconds(10);
 constexpr size_t kMaxRectsPerUpdate = 65534;
+// Fence flags (rfbproto.rst, ServerFence): the three ordering flags rfbcast honours (it handles
+// messages strictly in order anyway), and the request bit.
+constexpr uint32_t kFenceKnownFlags = 0x7;
+constexpr uint32_t kFenceRequest = 0x80000000u;
+// Payloads of rfbcast's own fences: the first one, which tells the viewer fences are supported,
+// and the one after each continuous update, whose answer acknowledges it.
+constexpr uint8_t kFenceHello = 'h';
+constexpr uint8_t kFenceUpdate = 'u';
 
 rfb::ServerHandshakeConfig handshake_config(const SessionOptions& o,
                                             const std::array<uint8_t, 16>& challenge) {
@@ -76,10 +85,11 @@ ViewerConnection::ViewerConnection(Session& session, Connection* conn, uint64_t 
       handshake_(handshake_config(session.options(), challenge)),
       format_(rfb::PixelFormat::canonical()) {
     conn_->set_owner(this);
+    pacer_.set_options(session.options().pacing);
 }
 
 ViewerConnection::~ViewerConnection() {
-    if (wait_timer_) session_.loop().cancel_timer(wait_timer_);
+    cancel_timers();
     if (conn_) conn_->close();
 }
 
@@ -87,7 +97,17 @@ const std::string& ViewerConnection::peer() const {
     return peer_;
 }
 
+void ViewerConnection::cancel_timers() {
+    EventLoop& loop = session_.loop();
+    for (EventLoop::TimerId* t : {&wait_timer_, &pace_timer_, &refresh_timer_}) {
+        if (*t) loop.cancel_timer(*t);
+        *t = 0;
+    }
+}
+
 void ViewerConnection::start() {
+    // The kernel holds little unsent: the next update leaves right after what is on the wire.
+    set_notsent_lowat(conn_->fd(), static_cast<uint32_t>(session_.options().pacing.notsent_lowat));
     std::vector<uint8_t> out;
     handshake_.start(out);
     conn_->send_copy(out);
@@ -111,12 +131,13 @@ bool ViewerConnection::teardown(const std::string& reason) {
     if (state_ == State::kClosed) return false;
     const bool was_active = state_ == State::kNormal;
     state_ = State::kClosed;
-    if (wait_timer_) {
-        session_.loop().cancel_timer(wait_timer_);
-        wait_timer_ = 0;
-    }
+    cancel_timers();
+    building_.update.reset();
     if (conn_) {
-        conn_->close_when_sent();  // a handshake failure reason still reaches the viewer
+        if (hard_close_)
+            conn_->close();  // it takes nothing: what is queued would only wait
+        else
+            conn_->close_when_sent();  // a handshake failure reason still reaches the viewer
         conn_ = nullptr;
     }
     LOG_INFO(was_active ? "viewer-disconnected" : "viewer-refused",
@@ -206,8 +227,8 @@ void ViewerConnection::set_pixel_format(const rfb::PixelFormat& pf) {
         conn_->send_copy(rfb::bgr233_colour_map_message());
     format_ = pf;
     writer_ = std::make_unique<rfb::PixelWriter>(pf);
-    profile_.format = pf;
-    profile_id_ = profile_.id();
+    ++format_generation_;
+    configure_levels();
 }
 
 void ViewerConnection::set_encodings(const std::vector<int32_t>& encodings) {
@@ -218,6 +239,7 @@ void ViewerConnection::set_encodings(const std::vector<int32_t>& encodings) {
     supports_cursor_ = supports_desktop_name_ = supports_last_rect_ = false;
     supports_cursor_alpha_ = false;
     supports_qemu_keys_ = false;
+    supports_tight_ = supports_fence_ = supports_continuous_ = false;
     tuning_ = rfb::EncodeTuning{};
     for (int32_t e : encodings) {
         if (!chosen && is_sendable_encoding(e)) {
@@ -232,6 +254,9 @@ void ViewerConnection::set_encodings(const std::vector<int32_t>& encodings) {
         if (e == enc::kDesktopName) supports_desktop_name_ = true;
         if (e == enc::kLastRect) supports_last_rect_ = true;
         if (e == enc::kQemuExtendedKeyEvent) supports_qemu_keys_ = true;
+        if (e == enc::kTight) supports_tight_ = true;
+        if (e == enc::kFence) supports_fence_ = true;
+        if (e == enc::kContinuousUpdates) supports_continuous_ = true;
         if (e >= enc::kJpegQuality0 && e <= enc::kJpegQuality9)
             tuning_.quality = e - enc::kJpegQuality0;
         if (e >= enc::kCompressLevel0 && e <= enc::kCompressLevel9)
@@ -249,9 +274,54 @@ void ViewerConnection::set_encodings(const std::vector<int32_t>& encodings) {
                   static_cast<unsigned long long>(id_), rfb::encoding::name(preferred_encoding_),
                   list.c_str());
     }
-    profile_.encoding = preferred_encoding_;
-    profile_.tuning = tuning_for(preferred_encoding_, tuning_);
-    profile_id_ = profile_.id();
+    ++format_generation_;
+    configure_levels();
+    if (!conn_ || state_ != State::kNormal) return;
+    // Each extension is announced the first time a viewer asks for it (rfbproto.rst): an
+    // EndOfContinuousUpdates, and a fence (its answer is ignored).
+    std::vector<uint8_t> out;
+    rfb::ByteWriter w(out);
+    if (supports_continuous_ && !continuous_announced_) {
+        rfb::write_end_of_continuous_updates(w);
+        continuous_announced_ = true;
+    }
+    if (supports_fence_ && !fence_announced_) {
+        const uint8_t hello[] = {kFenceHello};
+        rfb::write_server_fence(w, kFenceRequest, hello);
+        fence_announced_ = true;
+    }
+    if (!out.empty()) conn_->send_copy(out);
+}
+
+// The quality steps this viewer may be sent, each with its profile: [0] lossless in the
+// viewer's preferred encoding, then Tight JPEG steps when it takes Tight and allowed JPEG.
+void ViewerConnection::configure_levels() {
+    namespace enc = rfb::encoding;
+    const SessionOptions& o = session_.options();
+    int lossy_encoding = 0;
+    if (preferred_encoding_ == enc::kTight || preferred_encoding_ == enc::kTightZstd)
+        lossy_encoding = preferred_encoding_;
+    else if (supports_tight_)
+        lossy_encoding = enc::kTight;
+    int asked = tuning_.quality;
+    if (tuning_.fine_quality >= 0) asked = std::min(9, tuning_.fine_quality / 10);
+    if (lossy_encoding == 0) asked = -1;
+    ladder_.configure(asked, o.min_quality, o.max_quality);
+    levels_.clear();
+    for (size_t i = 0; i < ladder_.levels(); ++i) {
+        const int q = ladder_.quality(i);
+        rfb::EncodeTuning t = tuning_;
+        t.quality = q;
+        t.fine_quality = -1;
+        LevelProfile lp;
+        lp.profile.encoding = q == QualityLadder::kLossless ? preferred_encoding_ : lossy_encoding;
+        lp.profile.tuning = tuning_for(lp.profile.encoding, t);
+        lp.profile.format = format_;
+        lp.id = lp.profile.id();
+        levels_.push_back(lp);
+    }
+    profile_ = levels_[ladder_.current()].profile;
+    profile_id_ = levels_[ladder_.current()].id;
 }
 
 void ViewerConnection::handle(const rfb::ClientMessage& m) {
@@ -261,6 +331,14 @@ void ViewerConnection::handle(const rfb::ClientMessage& m) {
     } else if (auto* se = std::get_if<rfb::SetEncodingsMsg>(&m)) {
         set_encodings(se->encodings);
     } else if (auto* req = std::get_if<rfb::UpdateRequestMsg>(&m)) {
+        // Continuous updates cover incremental requests (rfbproto.rst); a request-driven
+        // viewer's request is its acknowledgement of the update before it.
+        if (continuous_ && req->incremental) return;
+        if (!continuous_) {
+            TcpLinkSample tcp;
+            if (sample_tcp_link(conn_->fd(), tcp)) min_rtt_us_ = tcp.min_rtt_us;
+            pacer_.on_acknowledged(session_.loop().now(), std::chrono::microseconds(min_rtt_us_));
+        }
         update_requested_ = true;
         if (!req->incremental) {
             const rfb::Rect area = req->area.intersect(rfb::Rect{0, 0, width_, height_});
@@ -277,9 +355,44 @@ void ViewerConnection::handle(const rfb::ClientMessage& m) {
         if (full) session_.forward_pointer(ptr->buttons, ptr->x, ptr->y);
     } else if (auto* cut = std::get_if<rfb::ClientCutTextMsg>(&m)) {
         if (full && !cut->extended) session_.forward_cut_text(cut->latin1);
+    } else if (auto* fence = std::get_if<rfb::ClientFenceMsg>(&m)) {
+        handle_fence(*fence);
+    } else if (auto* cu = std::get_if<rfb::EnableContinuousUpdatesMsg>(&m)) {
+        handle_continuous(*cu);
     }
-    // EnableContinuousUpdates, Fence and SetDesktopSize are only sent by viewers after the
-    // server advertised them, which rfbcast does not do yet: ignore them.
+    // SetDesktopSize: rfbcast offers no viewer-side resizing (the upstream owns the size).
+}
+
+void ViewerConnection::handle_fence(const rfb::ClientFenceMsg& f) {
+    if (f.flags & kFenceRequest) {
+        // Messages are handled strictly in order, so every ordering flag is already honoured:
+        // answer at once with the flags understood and the same payload.
+        std::vector<uint8_t> out;
+        rfb::ByteWriter w(out);
+        rfb::write_server_fence(w, f.flags & kFenceKnownFlags, f.payload);
+        conn_->send_copy(out);
+        return;
+    }
+    if (f.payload.size() == 1 && f.payload[0] == kFenceUpdate) {
+        pacer_.on_acknowledged(session_.loop().now(), std::chrono::microseconds(min_rtt_us_));
+        try_send();
+    }
+}
+
+void ViewerConnection::handle_continuous(const rfb::EnableContinuousUpdatesMsg& m) {
+    if (!supports_continuous_) return;  // not announced to this viewer: ignore, as for others
+    if (m.enable) {
+        if (!continuous_) pacer_.forget_unacknowledged();
+        continuous_ = true;
+        continuous_area_ = m.area.intersect(rfb::Rect{0, 0, width_, height_});
+        try_send();
+        return;
+    }
+    continuous_ = false;
+    std::vector<uint8_t> out;
+    rfb::ByteWriter w(out);
+    rfb::write_end_of_continuous_updates(w);
+    conn_->send_copy(out);
 }
 
 void ViewerConnection::on_resize() {
@@ -287,16 +400,47 @@ void ViewerConnection::on_resize() {
     dirty_.set_all();
 }
 
-bool ViewerConnection::can_send_now() const {
-    return state_ == State::kNormal && conn_ && update_requested_ &&
-           conn_->queued_bytes() < kSendBudget;
+size_t ViewerConnection::unsent_bytes() {
+    size_t n = conn_ ? conn_->queued_bytes() : 0;
+    TcpLinkSample tcp;
+    if (conn_ && sample_tcp_link(conn_->fd(), tcp)) n += tcp.notsent_bytes;
+    return n;
+}
+
+// Whether this viewer's pace allows an update now; if not, arranges to be woken when it may.
+bool ViewerConnection::can_send_now() {
+    if (state_ != State::kNormal || !conn_ || !wants_update() || building_.update) return false;
+    const PacingOptions& po = session_.options().pacing;
+    // Request-driven viewers acknowledge by asking again; continuous ones by fence, if they can.
+    const size_t limit = !continuous_ ? 1 : supports_fence_ ? po.max_unacknowledged : SIZE_MAX;
+    if (pacer_.unacknowledged() >= limit) return false;  // the acknowledgement wakes us
+    if (unsent_bytes() > po.notsent_lowat) {
+        // Ours drains into the kernel (on_sent), the kernel's onto the wire (on_writable).
+        if (conn_->queued_bytes() == 0) conn_->wait_writable();
+        return false;
+    }
+    pacer_.set_rate_cap(session_.viewer_rate_cap());
+    const Clock::time_point now = session_.loop().now();
+    const Clock::time_point at = pacer_.earliest(now);
+    if (at > now) {
+        if (!pace_timer_ || pace_timer_at_ > at) {
+            if (pace_timer_) session_.loop().cancel_timer(pace_timer_);
+            pace_timer_at_ = at;
+            pace_timer_ = session_.loop().add_timer(at - now, [this] {
+                pace_timer_ = 0;
+                try_send();
+            });
+        }
+        return false;
+    }
+    return true;
 }
 
 // A copy can be replayed only by a viewer that sends right now (copies are not kept across
 // updates), sees the whole desktop at its current size, and whose view of every source region is
 // already what the session had before the copy: no source tile may be dirty for it.
-bool ViewerConnection::can_replay(const FrameChange& change) const {
-    if (change.copies.empty() || !supports_copyrect_ || !can_send_now() || building_.update)
+bool ViewerConnection::can_replay(const FrameChange& change) {
+    if (change.copies.empty() || !supports_copyrect_ || session_.in_update() || !can_send_now())
         return false;
     const rfb::Framebuffer& fb = session_.framebuffer();
     if (size_generation_ != session_.size_generation() || width_ != fb.width() ||
@@ -338,10 +482,50 @@ void ViewerConnection::try_send() {
         finish_init();
         handle_messages();
     }
-    if (state_ != State::kNormal || !conn_ || !update_requested_) return;
+    if (state_ != State::kNormal || !conn_ || !wants_update()) return;
     if (session_.in_update() || !session_.has_frame()) return;
-    if (conn_->queued_bytes() >= kSendBudget) return;
+    if (!can_send_now()) return;
     build_update();
+}
+
+void ViewerConnection::on_writable(Connection&) {
+    try_send();
+}
+
+void ViewerConnection::check_progress(Clock::time_point now) {
+    if (state_ != State::kNormal || !conn_) return;
+    size_t pending = conn_->queued_bytes();
+    TcpLinkSample tcp;
+    if (sample_tcp_link(conn_->fd(), tcp)) {
+        pacer_.on_tcp_progress(now, tcp.bytes_acked);
+        pending += tcp.notsent_bytes + (tcp.unacked_segments > 0 ? 1 : 0);
+        min_rtt_us_ = tcp.min_rtt_us;
+    }
+    const std::string why = pacer_.stalled(now, pending);
+    if (why.empty()) return;
+    ++session_.stats_for_viewers().viewers_stalled;
+    hard_close_ = true;
+    close(why);
+}
+
+void ViewerConnection::arm_refresh_timer() {
+    if (refresh_timer_ || !lossy_.any()) return;
+    const Clock::time_point now = session_.loop().now();
+    const Clock::time_point at = session_.last_change() + session_.options().lossless_refresh_delay;
+    const Clock::duration after = at > now ? at - now : std::chrono::milliseconds(1);
+    refresh_timer_ = session_.loop().add_timer(after, [this] {
+        refresh_timer_ = 0;
+        if (!lossy_.any()) return;
+        // Still: refresh now, or at the viewer's next request. Moving: look again later.
+        if (screen_still(session_.loop().now()))
+            try_send();
+        else
+            arm_refresh_timer();
+    });
+}
+
+bool ViewerConnection::screen_still(Clock::time_point now) const {
+    return now - session_.last_change() >= session_.options().lossless_refresh_delay;
 }
 
 void ViewerConnection::sync_size() {
@@ -434,13 +618,16 @@ std::string share_key(const SharedUpdate::Request& r, uint32_t width, uint32_t h
 }  // namespace
 
 // Phase one of an update, at an upstream update boundary: everything but the tile bodies is
-// decided now, and the update is taken from a viewer in step with this one or started (each
-// body from the cache or the encode pool). It goes out (finish_update) once the last body is
-// back; meanwhile the viewer's dirty set keeps collecting newer changes for the next update.
+// decided now: the tiles (the dirty ones, or when the screen is still a lossless refresh of tiles
+// sent as JPEG), the quality step for them, and whether a viewer in step with this one already
+// started the same update (else it is started, each body from the cache or the encode pool). It
+// goes out (finish_update) once the last body is back; meanwhile the viewer's dirty set keeps
+// collecting newer changes for the next update.
 bool ViewerConnection::build_update() {
     if (building_.update) return false;
     const rfb::Framebuffer& fb = session_.framebuffer();
     const rfb::TileGrid& grid = session_.tiles();
+    const Clock::time_point now = session_.loop().now();
     SharedUpdate::Request req;
     req.head.reserve(256);
     rfb::ByteWriter w(req.head);
@@ -451,11 +638,35 @@ bool ViewerConnection::build_update() {
         dirty_.resize(grid.count());
         dirty_.set_all();
     }
+    if (lossy_.size() != grid.count()) lossy_.resize(grid.count());
+    // Only continuous updates asked (no request): they cover the viewer's chosen area.
+    const bool area_only = continuous_ && !update_requested_;
     std::vector<size_t> tiles;
     dirty_.for_each([&](size_t i) {
-        if (tiles.size() + req.head_rects < kMaxRectsPerUpdate) tiles.push_back(i);
+        if (tiles.size() + req.head_rects >= kMaxRectsPerUpdate) return;
+        if (area_only && grid.tile_rect(i).intersect(continuous_area_).empty()) return;
+        tiles.push_back(i);
     });
     const rfb::Rect visible{0, 0, width_, height_};
+    // What the link carries, and no more than the viewer's rate cap allows: a capped viewer gets
+    // a lower quality step, not just fewer frames.
+    auto estimate = pacer_.rate(now);
+    const double cap = session_.viewer_rate_cap();
+    if (cap > 0 && (estimate.rate <= 0 || estimate.rate > cap)) estimate = {cap, true};
+    const double target = std::clamp(session_.frame_interval(),
+                                     1.0 / std::max(1.0, session_.options().pacing.max_fps), 1.0);
+    bool refresh = false;
+    if (tiles.empty() && lossy_.any() && screen_still(now)) {
+        refresh = true;
+        lossy_.for_each([&](size_t i) {
+            if (tiles.size() + req.head_rects < kMaxRectsPerUpdate) tiles.push_back(i);
+        });
+    }
+    const size_t level =
+        refresh ? 0 : ladder_.choose(now, tiles.size(), estimate.rate, estimate.exact, target);
+    // A lossless refresh also goes at the viewer's pace, a share at a time.
+    if ((refresh || estimate.exact) && estimate.rate > 0)
+        fit_to_budget(tiles, level, estimate.rate);
     req.tiles.reserve(tiles.size());
     for (size_t i : tiles) {
         const rfb::Rect tile = grid.tile_rect(i);
@@ -466,6 +677,8 @@ bool ViewerConnection::build_update() {
         req.tiles.push_back(SharedUpdate::Tile{r, hash, static_cast<uint32_t>(i)});
     }
     if (req.head_rects == 0 && req.tiles.empty()) return false;
+    profile_ = levels_[level].profile;
+    profile_id_ = levels_[level].id;
     req.profile = profile_;
     req.profile_id = profile_id_;
     req.state_before = stream_state_;
@@ -478,12 +691,28 @@ bool ViewerConnection::build_update() {
         update = SharedUpdate::start(session_.encoder(), fb, std::move(req));
         table.insert(epoch, std::move(key), update);
     }
-    building_ = Building{update, size_generation_, profile_id_};
+    building_ = Building{update, size_generation_, format_generation_, level, refresh};
     const uint64_t seq = ++build_seq_;
     update->wait([this, alive = std::weak_ptr<int>(alive_), seq](const SharedUpdate::Outcome& o) {
         if (!alive.expired() && build_seq_ == seq) finish_update(o);
     });
     return true;
+}
+
+// Even at its lowest quality step an update may be more than a slow viewer's link drains in
+// kUpdateBudget: then it takes only the tiles that fit, going round the screen from where the
+// last partial update stopped, and the rest stay dirty for the next one. The viewer always
+// shows recent pixels (never a backlog of whole frames), and every region gets its turn.
+void ViewerConnection::fit_to_budget(std::vector<size_t>& tiles, size_t level, double rate) {
+    constexpr double kUpdateBudget = 0.5;  // seconds of the viewer's rate
+    constexpr size_t kMinTiles = 4;
+    const double per_tile = std::max(1.0, ladder_.predict(level, 1));
+    const size_t fit = std::max(kMinTiles, static_cast<size_t>(rate * kUpdateBudget / per_tile));
+    if (tiles.size() <= fit) return;
+    const auto first = std::lower_bound(tiles.begin(), tiles.end(), tile_cursor_);
+    std::rotate(tiles.begin(), first, tiles.end());
+    tiles.resize(fit);
+    tile_cursor_ = tiles.back() + 1;
 }
 
 void ViewerConnection::abandon_update() {
@@ -503,10 +732,10 @@ void ViewerConnection::finish_update(const SharedUpdate::Outcome& o) {
     const std::shared_ptr<SharedUpdate> update = std::move(building_.update);
     building_.update.reset();
     if (state_ != State::kNormal || !conn_) return;
-    // The desktop was resized or the viewer changed its pixel format while the bodies were
-    // being encoded: they no longer fit. Start over with everything.
+    // The desktop was resized or the viewer changed its pixel format or encodings while the
+    // bodies were being encoded: they no longer fit. Start over with everything.
     if (building_.size_generation != session_.size_generation() ||
-        building_.profile_id != profile_id_) {
+        building_.format_generation != format_generation_) {
         abandon_update();
         session_.loop().defer([this, alive = std::weak_ptr<int>(alive_)] {
             if (!alive.expired()) try_send();
@@ -520,12 +749,34 @@ void ViewerConnection::finish_update(const SharedUpdate::Outcome& o) {
         return;
     }
     if (!o.message) return;
+    const Clock::time_point now = session_.loop().now();
     conn_->send(o.message);
     stream_state_ = o.state_after;
     update_requested_ = false;
     ++updates_sent_;
-    LOG_DEBUG("viewer-update", "viewer=%llu rects=%zu bytes=%zu size=%ux%u",
-              static_cast<unsigned long long>(id_), o.rects, o.message->size(), width_, height_);
+    // Request-driven viewers acknowledge with their next request; continuous ones with the
+    // answer to this fence (without fences, TCP's progress is all there is).
+    const bool acknowledged = !continuous_ || supports_fence_;
+    pacer_.on_update_sent(now, o.message->size(), acknowledged);
+    if (continuous_ && supports_fence_) {
+        std::vector<uint8_t> out;
+        rfb::ByteWriter w(out);
+        const uint8_t payload[] = {kFenceUpdate};
+        rfb::write_server_fence(w, kFenceRequest | 0x1 /* BlockBefore */, payload);
+        conn_->send_copy(out);
+    }
+    ladder_.observe(building_.level, o.message->size(), o.sent.size());
+    if (lossy_.size() == session_.tiles().count()) {
+        for (uint32_t i : o.sent)
+            lossy_.reset(i);
+        for (uint32_t i : o.lossy)
+            lossy_.set(i);
+    }
+    if (building_.refresh) ++session_.stats_for_viewers().lossless_refreshes;
+    arm_refresh_timer();
+    LOG_DEBUG("viewer-update", "viewer=%llu rects=%zu bytes=%zu quality=%d%s",
+              static_cast<unsigned long long>(id_), o.rects, o.message->size(),
+              ladder_.quality(building_.level), building_.refresh ? " refresh" : "");
 }
 
 }  // namespace rfbcast

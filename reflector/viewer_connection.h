@@ -13,8 +13,10 @@
 #include "codec/server_handshake.h"
 #include "codec/tile_bitmap.h"
 #include "reflector/connection.h"
+#include "reflector/quality_ladder.h"
 #include "reflector/session.h"
 #include "reflector/shared_update.h"
+#include "reflector/viewer_pacer.h"
 
 namespace rfbcast {
 
@@ -44,12 +46,17 @@ class ViewerConnection final : public ConnectionOwner {
     // Closes the connection without asking the session to remove us (the session is doing it).
     void shutdown(const std::string& reason);
 
-    // Budget of queued output under which a new update may be built. Fixed for now; the
-    // adaptive pacing work replaces it with a per-viewer estimate.
-    static constexpr size_t kSendBudget = 4 * 1024 * 1024;
+    // Called by the session about once a second: closes the viewer if it stalled.
+    void check_progress(Clock::time_point now);
+    // Bytes/s this viewer takes (0: nothing measured yet).
+    double rate_estimate(Clock::time_point now) const { return pacer_.rate(now).rate; }
+    // The JPEG quality of its current step (QualityLadder::kLossless: lossless).
+    int quality_now() const { return ladder_.quality(ladder_.current()); }
+    const rfb::EncodeProfile& profile() const { return profile_; }
 
     void on_data(Connection& c) override;
     void on_sent(Connection& c) override;
+    void on_writable(Connection& c) override;
     void on_closed(Connection& c, const std::string& reason) override;
 
   private:
@@ -68,8 +75,18 @@ class ViewerConnection final : public ConnectionOwner {
     void write_pseudo_rects(rfb::ByteWriter& w, size_t& count);
     void finish_update(const SharedUpdate::Outcome& o);
     void abandon_update();
-    bool can_send_now() const;
-    bool can_replay(const FrameChange& change) const;
+    bool can_send_now();
+    bool wants_update() const { return update_requested_ || continuous_; }
+    // Ours and the kernel's bytes not yet on the wire.
+    size_t unsent_bytes();
+    void configure_levels();
+    void handle_fence(const rfb::ClientFenceMsg& f);
+    void handle_continuous(const rfb::EnableContinuousUpdatesMsg& m);
+    void cancel_timers();
+    bool can_replay(const FrameChange& change);
+    void arm_refresh_timer();
+    void fit_to_budget(std::vector<size_t>& tiles, size_t level, double rate);
+    bool screen_still(Clock::time_point now) const;
     void sync_size();
 
     Session& session_;
@@ -108,10 +125,32 @@ class ViewerConnection final : public ConnectionOwner {
     // may be shared with other viewers in step with this one.
     struct Building {
         std::shared_ptr<SharedUpdate> update;
-        uint64_t size_generation = 0, profile_id = 0;
+        uint64_t size_generation = 0, format_generation = 0;
+        size_t level = 0;
+        bool refresh = false;
     };
     Building building_;
     uint64_t build_seq_ = 0;
+    // Pacing (issue 5): when to send, at which quality step, and what to make lossless later.
+    ViewerPacer pacer_;
+    QualityLadder ladder_;
+    struct LevelProfile {
+        rfb::EncodeProfile profile;
+        uint64_t id = 0;
+    };
+    std::vector<LevelProfile> levels_;  // by ladder step; [0] is lossless
+    uint64_t format_generation_ = 0;    // pixel format or encodings changed
+    rfb::TileBitmap lossy_;             // tiles this viewer holds as JPEG
+    bool supports_tight_ = false, supports_fence_ = false, supports_continuous_ = false;
+    bool hard_close_ = false;  // close without waiting for queued output (a stalled viewer)
+    bool fence_announced_ = false, continuous_announced_ = false;
+    bool continuous_ = false;  // EnableContinuousUpdates is on
+    rfb::Rect continuous_area_;
+    EventLoop::TimerId pace_timer_ = 0, refresh_timer_ = 0;
+    Clock::time_point pace_timer_at_{};
+    uint32_t min_rtt_us_ = 0;
+    size_t tile_cursor_ = 0;  // where the next partial update starts (fit_to_budget)
+
     // Encode completions hold a weak reference: a viewer gone before its bodies come back is
     // simply not called.
     std::shared_ptr<int> alive_ = std::make_shared<int>(0);

@@ -11,7 +11,8 @@
 #                     collapses, and libvncserver's select() cannot go past ~1000 sockets)
 #   FANOUT_SECONDS    measured window per run (default 10), FANOUT_WARMUP (default 3)
 #   FANOUT_ENCODING   what viewers ask for (default zrle)
-#   FANOUT_EXTRA      extra fanout arguments for every run (e.g. "--slow 3@256kbit")
+#   FANOUT_EXTRA      extra fanout arguments for every run (e.g. "--slow 3@256kbit", or
+#                     "--stall 2 --reflector-arg=--viewer-stall-timeout --reflector-arg=5")
 #   FANOUT_OUT        directory for the JSON lines and logs (default: a new mktemp -d)
 #   FANOUT_NICE       run the tool and the reflector at this niceness (e.g. -5, as root) so that
 #                     other work on the machine disturbs the numbers less; default unchanged
@@ -39,8 +40,19 @@ have_x11vnc=1
 command -v x11vnc > /dev/null || have_x11vnc=0
 
 rows=()
-# A row for a run that produced no numbers: 10 empty cells between the encoding and the note.
-empty_row() { echo "| $1 | $2 | $encoding | | | | | | | | | | | $3 |"; }
+# A row for a run that produced no numbers: reflector, N and encoding, the note in the notes
+# column, every other cell empty. The cell count comes from the tool's own header, so the row
+# stays in step when columns are added.
+header=$("$tool" --print-header | head -n 1)
+columns=$(awk -F'|' '{ print NF - 2 }' <<< "$header")
+notes_column=$(awk -F'|' '{ for (i = 2; i < NF; i++) if ($i ~ /^ *notes *$/) print i - 1 }' <<< "$header")
+empty_row() {
+  local row="| $1 | $2 | $encoding |" i
+  for (( i = 4; i <= columns; i++ )); do
+    if (( i == notes_column )); then row+=" $3 |"; else row+=" |"; fi
+  done
+  echo "$row"
+}
 x11vnc_done=""  # set to a reason once x11vnc has collapsed or failed
 for n in $counts; do
   for reflector in rfbcast x11vnc; do

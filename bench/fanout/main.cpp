@@ -42,6 +42,7 @@ struct Options {
     bool no_copyrect = false;
     double fps = 30, seconds = 20, warmup = 3, settle = 1;
     std::string slow;
+    size_t stall = 0;
     uint32_t width = 1920, height = 1080;
     std::string child_log;
     bool json = false, markdown = false, markdown_header = false;
@@ -161,14 +162,17 @@ int run(const Options& o) {
             return 2;
         }
     }
+    so.stalled = o.stall;
     res.probes = std::min(so.probes, so.viewers);
     res.slow = std::min(so.slow, so.viewers - res.probes);
+    res.stalled_asked = o.stall;
+    const size_t connections = o.viewers + o.stall;
 
     // Viewers, the reflector's sockets to them and its upstream, plus headroom.
-    const uint64_t fds = raise_fd_limit(2 * o.viewers + 1024);
-    if (fds < o.viewers + 64)
+    const uint64_t fds = raise_fd_limit(2 * connections + 1024);
+    if (fds < connections + 64)
         std::fprintf(stderr, "fanout: warning: RLIMIT_NOFILE is %llu, too low for %zu viewers\n",
-                     static_cast<unsigned long long>(fds), o.viewers);
+                     static_cast<unsigned long long>(fds), connections);
 
     FrameClock times;
     UpstreamOptions uo;
@@ -180,7 +184,7 @@ int run(const Options& o) {
     // "none": the viewers watch the upstream itself, which then encodes for each of them. It
     // measures this tool's own ceiling (and the cost of encoding per viewer), not a reflector.
     const bool direct = o.reflector == "none";
-    if (direct) uo.max_clients = o.viewers + 4;
+    if (direct) uo.max_clients = connections + 4;
     UpstreamServer upstream(uo, times);
     std::string error;
     if (!upstream.start(error)) {
@@ -197,7 +201,7 @@ int run(const Options& o) {
                 "--listen",
                 "127.0.0.1:" + std::to_string(listen_port),
                 "--max-viewers",
-                std::to_string(std::max<size_t>(1000, o.viewers + 16)),
+                std::to_string(std::max<size_t>(1000, connections + 16)),
                 "--log-level",
                 "info",
                 "--stats-interval",
@@ -237,16 +241,19 @@ int run(const Options& o) {
 
     so.port = listen_port;
     ViewerSwarm swarm(so, times);
-    const auto connect_limit = 20s + std::chrono::milliseconds(30 * o.viewers);
-    res.viewers_ready = swarm.connect_all(Clock::now() + connect_limit);
+    const auto connect_limit = 20s + std::chrono::milliseconds(30 * connections);
+    const size_t all_ready = swarm.connect_all(Clock::now() + connect_limit);
+    res.viewers_ready = 0;
+    for (const ViewerCounters& c : swarm.counters())
+        if (c.alive && !c.stalled) ++res.viewers_ready;
     swarm.run_until(Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                        std::chrono::duration<double>(o.settle)),
                     nullptr, 100ms);
     if (process_memory(pid, mem)) res.rss_idle_kib = mem.rss_kib;
-    if (res.viewers_ready > 0)
+    if (all_ready > 0)
         res.idle_kib_per_viewer =
             (static_cast<double>(res.rss_idle_kib) - static_cast<double>(res.rss_zero_kib)) /
-            static_cast<double>(res.viewers_ready);
+            static_cast<double>(all_ready);
 
     swarm.start_requesting();
     bool child_gone = false;
@@ -266,18 +273,40 @@ int run(const Options& o) {
     const UpstreamStats u0 = upstream.stats();
     const auto counters0 = read_reflector_counters(log_path);
     const auto t0 = Clock::now();
+    swarm.stall();
     swarm.set_recording(true);
     swarm.take_latencies();
+    swarm.take_slow_latencies();
     swarm.take_ages();
+    JpegTally ignored_fast, ignored_slow;
+    swarm.take_jpeg_tallies(ignored_fast, ignored_slow);
     uint64_t peak = 0;
+    // RSS once a second across the window (the first at its start), for the min/max a
+    // stalled viewer must not move.
+    auto next_rss = t0;
+    const auto sample_rss = [&] {
+        MemoryUse m;
+        if (!process_memory(pid, m)) return;
+        res.rss_min_kib = res.rss_samples ? std::min(res.rss_min_kib, m.rss_kib) : m.rss_kib;
+        res.rss_max_kib = std::max(res.rss_max_kib, m.rss_kib);
+        ++res.rss_samples;
+    };
+    sample_rss();
+    next_rss += 1s;
     swarm.run_until(
         t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.seconds)),
         [&] {
             watch_child();
             MemoryUse m;
             if (process_memory(pid, m)) peak = std::max(peak, m.rss_kib);
+            if (Clock::now() >= next_rss) {
+                sample_rss();
+                next_rss += 1s;
+            }
+            swarm.check_stalled();
         },
         200ms);
+    swarm.check_stalled();
     const auto t1 = Clock::now();
     swarm.set_recording(false);
     const bool cpu_ok = process_cpu_seconds(pid, user, sys1);
@@ -301,18 +330,31 @@ int run(const Options& o) {
         res.counters = ReflectorCounters{counters1->encodes - counters0->encodes,
                                          counters1->cache_hits - counters0->cache_hits,
                                          counters1->cache_misses - counters0->cache_misses};
-    std::vector<double> fast, slow, probe_fps;
+    std::vector<double> fast, slow, probe_fps, slow_fps;
     for (size_t i = 0; i < c1.size(); ++i) {
         if (!c0[i].alive) continue;  // not connected when the window opened
+        res.bytes += c1[i].bytes - c0[i].bytes;
+        if (c1[i].stalled) continue;
         const double ups = static_cast<double>(c1[i].updates - c0[i].updates) / secs;
         (c1[i].slow ? slow : fast).push_back(ups);
-        if (c1[i].probe)
-            probe_fps.push_back(static_cast<double>(c1[i].frames - c0[i].frames) / secs);
-        res.bytes += c1[i].bytes - c0[i].bytes;
+        const uint64_t frames = c1[i].frames - c0[i].frames;
+        if (c1[i].probe) probe_fps.push_back(static_cast<double>(frames) / secs);
+        if (c1[i].slow) {
+            slow_fps.push_back(static_cast<double>(frames) / secs);
+            if (frames == 0) ++res.slow_without_frames;
+        }
     }
     res.fast_ups = spread_of(fast);
     res.slow_ups = spread_of(slow);
     res.probe_fps = spread_of(probe_fps).median;
+    res.slow_fps = spread_of(slow_fps);
+    const std::vector<double> slow_lat = swarm.take_slow_latencies();
+    res.slow_samples = slow_lat.size();
+    res.slow_lat_p50_ms = percentile(slow_lat, 50);
+    res.slow_lat_p99_ms = percentile(slow_lat, 99);
+    res.slow_lat_max_ms = percentile(slow_lat, 100);
+    swarm.take_jpeg_tallies(res.jpeg_fast, res.jpeg_slow);
+    res.stalls = swarm.stall_outcomes();
     const std::vector<double> lat = swarm.take_latencies();
     res.latency_samples = lat.size();
     res.lat_p50_ms = percentile(lat, 50);
@@ -361,7 +403,10 @@ int main(int argc, char** argv) {
         ->check(CLI::IsMember({"rfbcast", "x11vnc", "none"}));
     app.add_option("--rfbcast", o.rfbcast_path, "rfbcast binary (default: ../rfbcast from here)");
     app.add_option("--x11vnc", o.x11vnc_path, "x11vnc binary");
-    app.add_option("--reflector-arg", o.reflector_args, "extra argument for the reflector")
+    app.add_option("--reflector-arg", o.reflector_args,
+                   "extra argument for the reflector, one per use; a value that starts with '-' "
+                   "needs '=', e.g. --reflector-arg=--viewer-stall-timeout --reflector-arg=5 "
+                   "(rfbcast closes viewers that make no progress for 5 s; use with --stall)")
         ->allow_extra_args(false);
     app.add_option("--viewers", o.viewers, "viewers to connect")->check(CLI::Range(1, 20000));
     app.add_option("--probes", o.probes, "viewers that decode fully and measure latency")
@@ -378,7 +423,13 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(0.0, 600.0));
     app.add_option("--settle", o.settle, "seconds before each memory reading")
         ->check(CLI::Range(0.0, 60.0));
-    app.add_option("--slow", o.slow, "K@RATE: K viewers read at RATE (e.g. 3@256kbit)");
+    app.add_option("--slow", o.slow,
+                   "K@RATE: K of the viewers read at RATE (e.g. 3@256kbit) and decode like "
+                   "probes; their frame rate, backlog age and JPEG quality are reported apart");
+    app.add_option("--stall", o.stall,
+                   "K extra viewers that stop reading (socket left open) when the window opens; "
+                   "reports whether and when the reflector closes them")
+        ->check(CLI::Range(0, 1000));
     app.add_option("--width", o.width, "upstream width")->check(CLI::Range(640, 4096));
     app.add_option("--height", o.height, "upstream height")->check(CLI::Range(480, 4096));
     app.add_option("--child-log", o.child_log, "where the reflector's output goes");
@@ -397,7 +448,7 @@ int main(int argc, char** argv) {
     signal(SIGPIPE, SIG_IGN);
     // The last line of defence for "every loop bounded in time": SIGALRM ends the process, and
     // the reflector dies with it (PDEATHSIG).
-    const double budget = o.seconds + o.warmup + 2 * o.settle + 90 + 0.03 * o.viewers;
+    const double budget = o.seconds + o.warmup + 2 * o.settle + 90 + 0.03 * (o.viewers + o.stall);
     alarm(o.timeout > 0 ? o.timeout : static_cast<unsigned>(budget));
     return run(o);
 }

@@ -55,6 +55,49 @@ std::string ms_per_frame_split(const RunResult& r) {
            fmt("%.1f", ms_per_frame(r, r.reflector_sys_s)) + ")";
 }
 
+std::string json_tally(const JpegTally& t) {
+    const auto median = t.median_quality();
+    return "{\"tight_rects\":" + std::to_string(t.tight_rects) +
+           ",\"jpeg_rects\":" + std::to_string(t.jpeg_rects) + ",\"jpeg_share\":" +
+           (t.tight_rects ? fmt("%.3f", static_cast<double>(t.jpeg_rects) / t.tight_rects)
+                          : std::string("null")) +
+           ",\"quality_median\":" + (median ? std::to_string(*median) : std::string("null")) +
+           ",\"estimated\":" + std::to_string(t.estimated()) +
+           ",\"inexact\":" + std::to_string(t.inexact) +
+           ",\"unreadable\":" + std::to_string(t.unreadable) + "}";
+}
+
+std::string quality_cell(const JpegTally& t) {
+    const auto median = t.median_quality();
+    if (!median) return "–";
+    // "~": some tables were not exactly libjpeg's, the median is the nearest quality.
+    return (t.inexact ? "~" : "") + std::to_string(*median);
+}
+
+std::string share_cell(const JpegTally& t) {
+    if (t.tight_rects == 0) return "–";
+    return fmt("%.0f %%", 100.0 * static_cast<double>(t.jpeg_rects) / t.tight_rects);
+}
+
+size_t stalled_count(const RunResult& r) {
+    return static_cast<size_t>(
+        std::count_if(r.stalls.begin(), r.stalls.end(), [](const auto& s) { return s.stalled; }));
+}
+
+// "2/3 closed after 5.2, 5.4 s", "0/3 closed in 10 s".
+std::string stalled_cell(const RunResult& r) {
+    if (r.stalled_asked == 0) return "–";
+    size_t closed = 0;
+    std::string times;
+    for (const StallOutcome& s : r.stalls) {
+        if (!s.closed) continue;
+        times += (closed++ ? ", " : "") + fmt("%.1f", s.after_s);
+    }
+    const std::string of = std::to_string(closed) + "/" + std::to_string(stalled_count(r));
+    return closed ? of + " closed after " + times + " s"
+                  : of + " closed in " + fmt("%.0f", r.seconds) + " s";
+}
+
 }  // namespace
 
 Spread spread_of(std::vector<double> v) {
@@ -121,6 +164,26 @@ std::string to_json(const RunResult& r) {
                             ",\"cache_misses\":" + integer(r.counters->cache_misses) + "}");
     else
         add("counters", "null");
+    add("slow_frames_per_s", json_spread(r.slow_fps));
+    add("slow_latency_ms",
+        "{\"p50\":" + num(r.slow_lat_p50_ms) + ",\"p99\":" + num(r.slow_lat_p99_ms) +
+            ",\"max\":" + num(r.slow_lat_max_ms) + ",\"samples\":" + integer(r.slow_samples) +
+            ",\"viewers_without_frames\":" + integer(r.slow_without_frames) + "}");
+    add("jpeg",
+        "{\"fast\":" + json_tally(r.jpeg_fast) + ",\"slow\":" + json_tally(r.jpeg_slow) + "}");
+    add("rss_window_kib", "{\"min\":" + integer(r.rss_min_kib) +
+                              ",\"max\":" + integer(r.rss_max_kib) +
+                              ",\"samples\":" + integer(r.rss_samples) + "}");
+    std::string stalls = "[";
+    for (const StallOutcome& s : r.stalls) {
+        if (stalls.size() > 1) stalls += ",";
+        stalls += "{\"stalled\":" + std::string(s.stalled ? "true" : "false") +
+                  ",\"closed\":" + (s.closed ? "true" : "false") +
+                  ",\"after_s\":" + (s.closed ? num(s.after_s) : std::string("null")) +
+                  ",\"how\":" + json_string(s.how) + "}";
+    }
+    add("stalled", "{\"asked\":" + integer(r.stalled_asked) + ",\"stopped\":" +
+                       integer(stalled_count(r)) + ",\"viewers\":" + stalls + "]}");
     add("error", json_string(r.error));
     return j + "}";
 }
@@ -130,19 +193,27 @@ std::string markdown_header() {
            "probe fps | CPU % | CPU ms/frame (user + sys) | RSS end/peak MiB | idle KiB/viewer | "
            "latency "
            "p50/p95/p99 ms | "
-           "recv MB/s | tool CPU % | encodes/frame | notes |\n"
-           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|";
+           "recv MB/s | tool CPU % | encodes/frame | notes | "
+           "slow fps | slow backlog age p50/p99/max ms | JPEG q fast/slow | "
+           "JPEG share of Tight rects fast/slow | RSS 1 s min/max MiB | stalled viewers |\n"
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|";
 }
 
 std::string markdown_row(const RunResult& r) {
     std::string viewers = std::to_string(r.viewers_ready);
     if (r.viewers_ready != r.viewers_asked) viewers += " of " + std::to_string(r.viewers_asked);
     if (r.slow > 0) viewers += " (" + std::to_string(r.slow) + " slow)";
+    if (r.stalled_asked > 0) viewers += " + " + std::to_string(r.stalled_asked) + " stalled";
     std::string notes;
     if (r.failed + r.disconnected > 0)
         notes +=
             std::to_string(r.failed) + " failed, " + std::to_string(r.disconnected) + " dropped; ";
     if (r.slow > 0) notes += "slow viewers " + fmt("%.1f", r.slow_ups.median) + " updates/s; ";
+    if (r.slow_without_frames > 0)
+        notes += std::to_string(r.slow_without_frames) + " slow viewers showed no new frame; ";
+    if (r.stalled_asked > stalled_count(r))
+        notes += std::to_string(r.stalled_asked - stalled_count(r)) +
+                 " stalled viewers were not connected; ";
     if (r.skipper_mismatches > 0)
         notes += std::to_string(r.skipper_mismatches) + " skipper mismatches; ";
     if (!r.error.empty()) notes += r.error;
@@ -161,7 +232,20 @@ std::string markdown_row(const RunResult& r) {
     // Encodes per upstream frame: independent of the viewer count when sharing works.
     const double frames = r.upstream_fps * r.seconds;
     row += r.counters && frames > 0 ? fmt("%.1f", r.counters->encodes / frames) : std::string("–");
-    row += " | " + notes + " |";
+    row += " | " + notes + " | ";
+    row += r.slow > 0 ? fmt("%.1f", r.slow_fps.median) : std::string("–");
+    row += " | ";
+    if (r.slow_samples > 0)
+        row += fmt("%.0f", r.slow_lat_p50_ms) + " / " + fmt("%.0f", r.slow_lat_p99_ms) + " / " +
+               fmt("%.0f", r.slow_lat_max_ms);
+    else
+        row += r.slow > 0 ? "none shown" : "–";
+    row += " | " + quality_cell(r.jpeg_fast) + " / " + quality_cell(r.jpeg_slow) + " | " +
+           share_cell(r.jpeg_fast) + " / " + share_cell(r.jpeg_slow) + " | ";
+    row += r.rss_samples > 0
+               ? fmt("%.1f", r.rss_min_kib / 1024.0) + " / " + fmt("%.1f", r.rss_max_kib / 1024.0)
+               : std::string("–");
+    row += " | " + stalled_cell(r) + " |";
     return row;
 }
 
@@ -190,6 +274,43 @@ std::string summary(const RunResult& r) {
          fmt("%.1f", r.lat_p99_ms) + " ms (" + std::to_string(r.latency_samples) +
          " samples); since drawn p50 " + fmt("%.1f", r.age_p50_ms) + " p95 " +
          fmt("%.1f", r.age_p95_ms) + " p99 " + fmt("%.1f", r.age_p99_ms) + " ms\n";
+    if (r.slow > 0) {
+        s += "  slow viewers: " + fmt("%.1f", r.slow_fps.median) + " new frames/s (min " +
+             fmt("%.1f", r.slow_fps.min) + ", max " + fmt("%.1f", r.slow_fps.max) +
+             "), backlog age p50 " + fmt("%.0f", r.slow_lat_p50_ms) + " p99 " +
+             fmt("%.0f", r.slow_lat_p99_ms) + " max " + fmt("%.0f", r.slow_lat_max_ms) + " ms (" +
+             std::to_string(r.slow_samples) + " samples";
+        if (r.slow_without_frames > 0)
+            s += "; " + std::to_string(r.slow_without_frames) + " showed no new frame";
+        s += ")\n";
+    }
+    if (r.jpeg_fast.tight_rects + r.jpeg_slow.tight_rects > 0) {
+        const auto line = [](const char* who, const JpegTally& t) {
+            const auto median = t.median_quality();
+            return std::string("  JPEG to ") + who + ": " + std::to_string(t.jpeg_rects) + " of " +
+                   std::to_string(t.tight_rects) + " Tight rects, median quality " +
+                   (median ? std::to_string(*median) : std::string("–")) +
+                   (t.inexact ? " (" + std::to_string(t.inexact) + " tables not libjpeg's)" : "") +
+                   (t.unreadable ? " (" + std::to_string(t.unreadable) + " unreadable)" : "") +
+                   "\n";
+        };
+        s += line("probes", r.jpeg_fast);
+        if (r.slow > 0) s += line("slow viewers", r.jpeg_slow);
+    }
+    s += "  reflector RSS across the window (1 s samples): min " +
+         fmt("%.1f", r.rss_min_kib / 1024.0) + " MiB, max " + fmt("%.1f", r.rss_max_kib / 1024.0) +
+         " MiB\n";
+    if (r.stalled_asked > 0) {
+        s += "  stalled viewers: " + stalled_cell(r) + "\n";
+        for (size_t i = 0; i < r.stalls.size(); ++i) {
+            const StallOutcome& o = r.stalls[i];
+            s += "    " + std::to_string(i) + ": " +
+                 (!o.stalled ? std::string("not connected at the stall")
+                  : o.closed ? "closed after " + fmt("%.1f", o.after_s) + " s: " + o.how
+                             : "still open" + (o.how.empty() ? "" : " (" + o.how + ")")) +
+                 "\n";
+        }
+    }
     s += "  received: " + fmt("%.1f", r.bytes / 1e6) + " MB (" +
          fmt("%.1f", r.seconds > 0 ? r.bytes / r.seconds / 1e6 : 0) + " MB/s)\n";
     s += "  this tool: " + fmt("%.2f", r.tool_cpu_s) + " s CPU (" +

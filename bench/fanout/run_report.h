@@ -5,6 +5,9 @@
 #include <string>
 #include <vector>
 
+#include "bench/fanout/stall_watch.h"
+#include "bench/fanout/tight_jpeg_tap.h"
+
 // One fan-out run's numbers, and how they are printed: a readable summary, one JSON object per
 // line (--json), and a markdown table row (bench-fanout.sh stacks the rows under one header).
 namespace fanout {
@@ -42,6 +45,20 @@ struct RunResult {
     size_t failed = 0, disconnected = 0;
     uint64_t skipper_mismatches = 0, unmatched_frames = 0;
     std::optional<ReflectorCounters> counters;
+    // Issue 5. Slow viewers decode like probes: their own frame rate, and the latency of what
+    // they are shown (the age of their backlog).
+    Spread slow_fps;                 // distinct upstream frames/s per slow viewer
+    size_t slow_samples = 0;         // slow viewers' new frames in the window
+    size_t slow_without_frames = 0;  // slow viewers that showed no new frame in the window
+    double slow_lat_p50_ms = 0, slow_lat_p99_ms = 0, slow_lat_max_ms = 0;
+    // Tight rectangles probes (fast) and slow viewers received, and the JPEG quality in them.
+    JpegTally jpeg_fast, jpeg_slow;
+    // Reflector RSS sampled once a second across the window.
+    uint64_t rss_min_kib = 0, rss_max_kib = 0;
+    size_t rss_samples = 0;
+    // --stall: viewers that stopped reading when the window opened, and what became of them.
+    size_t stalled_asked = 0;
+    std::vector<StallOutcome> stalls;
     std::string error;  // the first thing that went wrong, if anything did
 };
 

@@ -12,9 +12,11 @@
 #include <cerrno>
 #include <cstring>
 #include <optional>
+#include <unordered_map>
 
 #include "bench/fanout/frame_marker.h"
 #include "bench/fanout/moving_content.h"
+#include "bench/fanout/stall_watch.h"
 #include "bench/fanout/update_skipper.h"
 #include "codec/byte_writer.h"
 #include "codec/client_handshake.h"
@@ -63,6 +65,12 @@ struct ViewerSwarm::Viewer {
     State state = State::kWaiting;
     uint8_t attempts = 0;
     bool probe = false, slow = false, requested = false, paused = false;
+    // Stalled viewers: `stopped` from stall() on; `watched` when /proc/net/tcp listed the
+    // reflector's end of the connection, established, at that moment.
+    bool stalled = false, stopped = false, watched = false;
+    uint16_t local_port = 0;
+    Clock::time_point stopped_at{};
+    StallOutcome outcome;
     uint32_t events = 0;  // what epoll watches now
     Clock::time_point started{};
     std::unique_ptr<rfb::ClientHandshake> handshake;  // only during the handshake
@@ -83,13 +91,15 @@ ViewerSwarm::ViewerSwarm(const SwarmOptions& opt, const FrameClock& times)
     opt_.slow = std::min(opt_.slow, opt_.viewers - opt_.probes);
     opt_.connect_batch = std::max<size_t>(opt_.connect_batch, 1);
     epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
-    for (size_t i = 0; i < opt_.viewers; ++i) {
+    for (size_t i = 0; i < opt_.viewers + opt_.stalled; ++i) {
         auto v = std::make_unique<Viewer>();
         v->index = static_cast<uint32_t>(i);
-        v->probe = i < opt_.probes;
-        v->slow = opt_.slow_rate > 0 && i >= opt_.viewers - opt_.slow;
+        v->stalled = i >= opt_.viewers;
+        v->probe = !v->stalled && i < opt_.probes;
+        v->slow = !v->stalled && opt_.slow_rate > 0 && i >= opt_.viewers - opt_.slow;
         v->n.probe = v->probe;
         v->n.slow = v->slow;
+        v->n.stalled = v->stalled;
         viewers_.push_back(std::move(v));
         waiting_.push_back(static_cast<uint32_t>(i));
     }
@@ -139,6 +149,73 @@ std::vector<double> ViewerSwarm::take_ages() {
 std::vector<double> ViewerSwarm::take_latencies() {
     std::vector<double> out;
     out.swap(latencies_);
+    return out;
+}
+
+std::vector<double> ViewerSwarm::take_slow_latencies() {
+    std::vector<double> out;
+    out.swap(slow_latencies_);
+    return out;
+}
+
+void ViewerSwarm::take_jpeg_tallies(JpegTally& fast, JpegTally& slow) {
+    fast = jpeg_fast_;
+    slow = jpeg_slow_;
+    jpeg_fast_ = {};
+    jpeg_slow_ = {};
+}
+
+size_t ViewerSwarm::stall() {
+    std::unordered_map<uint16_t, TcpEnd> ends;
+    const bool listed = sockets_on_port(opt_.port, ends);
+    const auto now = Clock::now();
+    size_t stopped = 0;
+    for (auto& vp : viewers_) {
+        Viewer& v = *vp;
+        if (!v.stalled || v.stopped || v.state != Viewer::State::kReady || v.fd < 0) continue;
+        // Out of epoll: nothing is read again, and a hang-up is not reported over and over.
+        epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, v.fd, nullptr);
+        v.events = 0;
+        v.stopped = true;
+        v.stopped_at = now;
+        v.outcome.stalled = true;
+        const auto it = ends.find(v.local_port);
+        v.watched = listed && v.local_port != 0 && it != ends.end() &&
+                    it->second.state == kTcpEstablished && it->second.inode != 0;
+        if (!v.watched)
+            v.outcome.how = "the reflector's end was not in /proc/net/tcp: watched by poll() only";
+        ++stopped;
+    }
+    return stopped;
+}
+
+void ViewerSwarm::check_stalled() {
+    std::unordered_map<uint16_t, TcpEnd> ends;
+    bool listed = false, read = false;
+    const auto now = Clock::now();
+    for (auto& vp : viewers_) {
+        Viewer& v = *vp;
+        if (!v.stopped || v.outcome.closed) continue;
+        if (!read) {
+            listed = sockets_on_port(opt_.port, ends);
+            read = true;
+        }
+        const bool hung_up = peer_hung_up(v.fd);
+        const auto it = ends.find(v.local_port);
+        StallVerdict verdict;
+        if (hung_up || (v.watched && listed))
+            verdict = judge_stalled(hung_up, it == ends.end() ? nullptr : &it->second);
+        if (!verdict.closed) continue;
+        v.outcome.closed = true;
+        v.outcome.after_s = std::chrono::duration<double>(now - v.stopped_at).count();
+        v.outcome.how = verdict.how;
+    }
+}
+
+std::vector<StallOutcome> ViewerSwarm::stall_outcomes() const {
+    std::vector<StallOutcome> out;
+    for (const auto& v : viewers_)
+        if (v->stalled) out.push_back(v->outcome);
     return out;
 }
 
@@ -200,7 +277,7 @@ void ViewerSwarm::start_connect(Viewer& v) {
 }
 
 void ViewerSwarm::set_events(Viewer& v) {
-    if (v.fd < 0) return;
+    if (v.fd < 0 || v.stopped) return;
     uint32_t want = v.paused ? 0u : static_cast<uint32_t>(EPOLLIN);
     if (!v.out.empty() || v.state == Viewer::State::kConnecting) want |= EPOLLOUT;
     if (want == v.events) return;
@@ -216,6 +293,10 @@ void ViewerSwarm::on_connected(Viewer& v) {
     socklen_t len = sizeof err;
     getsockopt(v.fd, SOL_SOCKET, SO_ERROR, &err, &len);
     if (err != 0) return fail(v, std::string("connect: ") + std::strerror(err));
+    sockaddr_in mine{};
+    len = sizeof mine;
+    if (getsockname(v.fd, reinterpret_cast<sockaddr*>(&mine), &len) == 0)
+        v.local_port = ntohs(mine.sin_port);
     v.state = Viewer::State::kHandshake;
     v.handshake = std::make_unique<rfb::ClientHandshake>(rfb::ClientHandshakeConfig{});
     set_events(v);
@@ -300,13 +381,23 @@ bool ViewerSwarm::handshake_bytes(Viewer& v, const uint8_t* data, size_t n) {
     // Every viewer asks for canonical pixels, so that all share one encoding profile.
     const rfb::PixelFormat pf = rfb::PixelFormat::canonical();
     v.skipper.emplace(pf, v.width, v.height);
-    if (v.probe) {
+    if (v.probe || v.slow) {
         v.probe_state = std::make_unique<Probe>();
         if (!v.probe_state->fb.resize(v.width, v.height)) {
             fail(v, "server framebuffer size unusable");
             return false;
         }
-        v.probe_state->reader = std::make_unique<rfb::ServerMessageReader>(v.probe_state->fb, pf);
+        // Tight rectangles pass a tap that tallies what JPEG this class of viewer receives.
+        JpegTally* tally = v.slow ? &jpeg_slow_ : &jpeg_fast_;
+        const bool* enabled = &recording_;
+        v.probe_state->reader = std::make_unique<rfb::ServerMessageReader>(
+            v.probe_state->fb, pf,
+            [tally, enabled](int32_t enc) -> std::unique_ptr<rfb::RectDecoder> {
+                std::unique_ptr<rfb::RectDecoder> d = rfb::make_decoder(enc);
+                if (d && enc == rfb::encoding::kTight)
+                    return std::make_unique<TightJpegTap>(std::move(d), tally, enabled);
+                return d;
+            });
     }
     v.state = Viewer::State::kReady;
     v.n.alive = true;
@@ -354,6 +445,9 @@ bool ViewerSwarm::protocol_bytes(Viewer& v, const uint8_t* data, size_t n) {
                 const int64_t now = now_ns();
                 if (!times_.sent.lookup(*frame, sent)) {
                     ++unmatched_;
+                } else if (recording_ && v.slow) {
+                    // A slow viewer's latency is the age of the backlog it is shown.
+                    slow_latencies_.push_back(static_cast<double>(now - sent) / 1e6);
                 } else if (recording_) {
                     latencies_.push_back(static_cast<double>(now - sent) / 1e6);
                     if (times_.drawn.lookup(*frame, drawn))
@@ -382,7 +476,7 @@ void ViewerSwarm::send_setup(Viewer& v) {
 }
 
 void ViewerSwarm::send_request(Viewer& v, bool incremental) {
-    if (v.state != Viewer::State::kReady) return;
+    if (v.state != Viewer::State::kReady || v.stopped) return;
     std::vector<uint8_t> msg;
     rfb::ByteWriter w(msg);
     rfb::UpdateRequestMsg req;

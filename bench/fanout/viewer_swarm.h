@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "bench/fanout/frame_times.h"
+#include "bench/fanout/stall_watch.h"
+#include "bench/fanout/tight_jpeg_tap.h"
 #include "codec/rfb_constants.h"
 
 // N RFB viewers in one thread on one epoll loop, all watching the reflector under test. Each
@@ -15,7 +17,9 @@
 // has ended, as vncviewer does. Most viewers only find message boundaries (UpdateSkipper);
 // a few "probes" decode every rectangle into a framebuffer, read the frame marker and measure
 // upstream-to-viewer latency. "Slow" viewers read at a fixed byte rate, like a viewer behind
-// a thin link.
+// a thin link, and decode and measure like probes (separately). "Stalled" viewers behave like
+// the others until stall(), then never read or ask again, like a laptop asleep with its socket
+// open; stall_watch.h says how their closing by the reflector is seen.
 namespace fanout {
 
 using Clock = std::chrono::steady_clock;
@@ -28,6 +32,7 @@ struct SwarmOptions {
     int quality = -1;           // JPEG quality pseudo-encoding 0..9 to ask for; -1 none (lossless)
     size_t slow = 0;            // the last `slow` non-probe viewers read at most `slow_rate` B/s
     double slow_rate = 0;       // bytes per second
+    size_t stalled = 0;         // extra viewers, after the `viewers`, that stall() stops
     size_t connect_batch = 32;  // connections and handshakes in flight at once
     std::chrono::milliseconds greeting_timeout{3000};
     unsigned max_attempts = 3;  // per viewer, for connecting and the handshake
@@ -36,8 +41,8 @@ struct SwarmOptions {
 struct ViewerCounters {
     uint64_t updates = 0;  // FramebufferUpdates completed
     uint64_t bytes = 0;    // bytes received after the handshake
-    uint64_t frames = 0;   // probes only: distinct upstream frames shown
-    bool probe = false, slow = false, alive = false;
+    uint64_t frames = 0;   // probes and slow viewers: distinct upstream frames shown
+    bool probe = false, slow = false, stalled = false, alive = false;
 };
 
 class ViewerSwarm {
@@ -59,15 +64,30 @@ class ViewerSwarm {
                    std::chrono::milliseconds tick_every);
 
     std::vector<ViewerCounters> counters() const;
-    // Probes record the latency of each new frame (ms) only while recording is on.
+    // Probes and slow viewers record the latency of each new frame (ms), and what JPEG they
+    // receive, only while recording is on.
     void set_recording(bool on) { recording_ = on; }
+    // Probes' latencies; slow viewers' in take_slow_latencies().
     std::vector<double> take_latencies();
+    std::vector<double> take_slow_latencies();
+    // Tight rectangles and JPEG qualities received by probes (fast) or slow viewers (slow);
+    // both tallies start again from zero.
+    void take_jpeg_tallies(JpegTally& fast, JpegTally& slow);
     // Since each frame was drawn rather than sent (see FrameClock), for the same frames.
     std::vector<double> take_ages();
     // Probe frames whose send time was unknown (not recorded by the upstream, or a bad marker).
     uint64_t unmatched_frames() const { return unmatched_; }
     // Probes count updates twice (full decode and UpdateSkipper); how often the counts parted.
     uint64_t skipper_mismatches() const;
+
+    // Every stalled viewer that is ready stops reading and asking, for good, from now; it is
+    // left out of epoll and watched by check_stalled(). Returns how many stopped.
+    size_t stall();
+    // Looks (without reading) whether the reflector has closed stalled viewers' connections:
+    // one pass over /proc/net/tcp and a poll() per viewer not yet seen closed.
+    void check_stalled();
+    // One per stalled viewer, in order.
+    std::vector<StallOutcome> stall_outcomes() const;
 
     size_t ready() const;
     size_t failed() const { return failed_; }
@@ -105,7 +125,8 @@ class ViewerSwarm {
     std::vector<uint8_t> buf_;         // shared receive buffer
     bool requesting_ = false;
     bool recording_ = false;
-    std::vector<double> latencies_, ages_;
+    std::vector<double> latencies_, ages_, slow_latencies_;
+    JpegTally jpeg_fast_, jpeg_slow_;  // the taps in decoding viewers count into these
     uint64_t unmatched_ = 0, retries_ = 0;
     size_t failed_ = 0, disconnected_ = 0;
     std::string first_error_;

@@ -97,6 +97,19 @@ class TestViewer : public rfb::ServerMessageSink {
     void on_qemu_extended_key_events() override { qemu_announced = true; }
     bool qemu_announced = false;
     void on_cut_text(const std::string& t) override { cut_texts.push_back(t); }
+    void on_fence(uint32_t flags, std::span<const uint8_t> payload) override {
+        ++fences;
+        if (flags & 0x80000000u) {  // a request: answer as a viewer must
+            if (answer_fences)
+                send(rfb::ClientFenceMsg{flags & 0x7,
+                                         std::vector<uint8_t>(payload.begin(), payload.end())});
+        }
+    }
+    void on_end_of_continuous_updates() override { ++end_of_continuous; }
+    int fences = 0, end_of_continuous = 0;
+    bool answer_fences = true;
+    // A viewer that stops reading: its socket fills and rfbcast must not wait for it.
+    bool paused = false;
     int copies = 0, bells = 0;
     std::vector<rfb::CursorImage> cursors;
     std::vector<std::string> cut_texts;
@@ -118,6 +131,7 @@ class TestViewer : public rfb::ServerMessageSink {
         });
     }
     void read_some() {
+        if (paused) return;
         uint8_t buf[65536];
         for (;;) {
             const ssize_t n = ::recv(fd_, buf, sizeof buf, MSG_DONTWAIT);
@@ -217,8 +231,9 @@ class ViewerPipeline : public ::testing::Test {
         v->start();
         return std::make_unique<TestViewer>(*loop_, sv[1], std::move(password));
     }
-    bool run_until(const std::function<bool()>& cond) {
-        loop_->run_until(cond, std::chrono::seconds(5));
+    bool run_until(const std::function<bool()>& cond,
+                   Clock::duration max = std::chrono::seconds(5)) {
+        loop_->run_until(cond, max);
         return cond();
     }
     void settle() {
@@ -295,10 +310,15 @@ TEST_F(ViewerPipeline, EveryEncodingAndFormatShowsTheSessionPixels) {
     }
 }
 
-// Tight with a JPEG quality: photo-like tiles go out as JPEG (close, not equal), the rest
-// lossless (equal); viewers asking different qualities get different profiles.
+// Tight with a JPEG quality on a link that cannot carry lossless (here: a rate cap): photo-like
+// tiles go out as JPEG (close, not equal), the rest lossless (equal); viewers asking different
+// qualities get different profiles.
 TEST_F(ViewerPipeline, TightJpegViewersGetCloseLossyPixelsAndSeparateProfiles) {
-    make_session();
+    SessionOptions o;
+    // Lossless does not fit in this cap within a frame's time; every JPEG step does.
+    o.pacing.rate_cap = 60 * 1024;
+    o.lossless_refresh_delay = std::chrono::hours(1);
+    make_session(o);
     auto q8 = connect();
     auto q2 = connect();
     ASSERT_TRUE(run_until([&] { return q8->ready() && q2->ready(); }));
@@ -477,6 +497,141 @@ TEST_F(ViewerPipelineInline, EncodesInlineShowTheSessionPixelsAndShare) {
     EXPECT_EQ(encoder_->stats().encodes - before, session_->tiles().count());
     for (auto& v : viewers)
         expect_same_pixels(*v, rfb::PixelFormat::rgb565());
+}
+
+// Pacing (issue 5). A viewer on a fast link gets lossless pixels even when it allowed JPEG.
+TEST_F(ViewerPipeline, FastViewerThatAllowsJpegStillGetsLosslessPixels) {
+    make_session();
+    auto v = connect();
+    ASSERT_TRUE(run_until([&] { return v->ready(); }));
+    v->setup(rfb::PixelFormat::canonical(),
+             {rfb::encoding::kTight, rfb::encoding::kJpegQuality0 + 2});
+    ASSERT_TRUE(run_until([&] { return v->updates >= 1; }));
+    expect_same_pixels(*v, rfb::PixelFormat::canonical());
+}
+
+// Tiles sent as JPEG are sent again losslessly once the screen has been still for the refresh
+// delay, within what the viewer's rate allows, and the viewer ends pixel-exact.
+TEST_F(ViewerPipeline, LossyTilesBecomeLosslessWhenTheScreenIsStill) {
+    SessionOptions o;
+    o.pacing.rate_cap = 40 * 1024;
+    o.lossless_refresh_delay = std::chrono::milliseconds(100);
+    make_session(o);
+    auto v = connect();
+    ASSERT_TRUE(run_until([&] { return v->ready(); }));
+    v->setup(rfb::PixelFormat::canonical(),
+             {rfb::encoding::kTight, rfb::encoding::kJpegQuality0 + 2});
+    ASSERT_TRUE(run_until([&] { return v->updates >= 1; }));
+    const rfb::Framebuffer& src = session_->framebuffer();
+    // Canonical pixels carry an unused top byte; viewers see the 24 colour bits.
+    auto differs = [&](uint32_t x, uint32_t y) {
+        return ((src.at(x, y) ^ v->fb.at(x, y)) & 0xFFFFFF) != 0;
+    };
+    bool lossy = false;
+    for (uint32_t y = 0; y < src.height() && !lossy; ++y)
+        for (uint32_t x = 0; x < src.width() && !lossy; ++x)
+            lossy = differs(x, y);
+    ASSERT_TRUE(lossy) << "the capped link got JPEG first";
+    // The viewer keeps asking, as viewers do; the refreshes come as the cap allows.
+    int asked = v->updates;
+    v->request(true);
+    ASSERT_TRUE(run_until(
+        [&] {
+            if (v->updates > asked) {
+                asked = v->updates;
+                v->request(true);
+            }
+            for (uint32_t y = 0; y < src.height(); ++y)
+                for (uint32_t x = 0; x < src.width(); ++x)
+                    if (differs(x, y)) return false;
+            return true;
+        },
+        std::chrono::seconds(10)));
+    EXPECT_GE(session_->stats().lossless_refreshes, 1u);
+    expect_same_pixels(*v, rfb::PixelFormat::canonical());
+}
+
+// A viewer that stops reading is closed after the stall timeout with a reason; the one beside
+// it keeps getting every frame meanwhile.
+TEST_F(ViewerPipeline, ViewerThatStopsReadingIsClosedOthersKeepGoing) {
+    SessionOptions o;
+    o.pacing.stall_timeout = std::chrono::seconds(2);
+    make_session(o);
+    auto stuck = connect();
+    auto fine = connect();
+    ASSERT_TRUE(run_until([&] { return stuck->ready() && fine->ready(); }));
+    stuck->setup(rfb::PixelFormat::canonical(), {rfb::encoding::kRaw});
+    fine->setup(rfb::PixelFormat::canonical(), {rfb::encoding::kRaw});
+    ASSERT_TRUE(run_until([&] { return stuck->updates >= 1 && fine->updates >= 1; }));
+    stuck->request(true);
+    stuck->paused = true;
+    int frames = 0;
+    const auto start = std::chrono::steady_clock::now();
+    for (uint32_t seed = 2; session_->stats().viewers_stalled == 0; ++seed) {
+        ASSERT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+        fine->request(true);
+        paint(seed);
+        const int before = fine->updates;
+        ASSERT_TRUE(run_until([&] { return fine->updates > before; }));
+        ++frames;
+    }
+    EXPECT_EQ(session_->stats().viewers_stalled, 1u);
+    EXPECT_GE(frames, 5) << "the other viewer kept getting frames while one stalled";
+    expect_same_pixels(*fine, rfb::PixelFormat::canonical());
+    EXPECT_EQ(session_->viewer_count(), 1u);
+    stuck->paused = false;
+    ASSERT_TRUE(run_until([&] { return stuck->closed(); }));
+}
+
+// Continuous updates and fences: announced once asked for, updates without requests, each
+// acknowledged by a fence answer; disabling them is confirmed.
+TEST_F(ViewerPipeline, ContinuousUpdatesFlowWithoutRequestsAndFencesAreAnswered) {
+    make_session();
+    auto v = connect();
+    ASSERT_TRUE(run_until([&] { return v->ready(); }));
+    v->setup(rfb::PixelFormat::canonical(),
+             {rfb::encoding::kZRLE, rfb::encoding::kFence, rfb::encoding::kContinuousUpdates});
+    ASSERT_TRUE(run_until([&] { return v->updates >= 1 && v->end_of_continuous >= 1; }));
+    EXPECT_EQ(v->end_of_continuous, 1) << "announced once";
+    EXPECT_GE(v->fences, 1) << "fence support announced";
+    v->send(rfb::EnableContinuousUpdatesMsg{true, rfb::Rect{0, 0, 300, 170}});
+    for (uint32_t seed = 2; seed < 6; ++seed) {
+        const int before = v->updates;
+        paint(seed);  // no request: continuous updates carry it
+        ASSERT_TRUE(run_until([&] { return v->updates > before; }));
+        expect_same_pixels(*v, rfb::PixelFormat::canonical());
+    }
+    EXPECT_GE(v->fences, 5) << "one fence after each continuous update";
+    // The viewer's own fence request is answered.
+    const int fences = v->fences;
+    v->send(rfb::ClientFenceMsg{0x80000000u | 0x1, {1, 2, 3}});
+    ASSERT_TRUE(run_until([&] { return v->fences > fences; }));
+    v->send(rfb::EnableContinuousUpdatesMsg{false, rfb::Rect{0, 0, 300, 170}});
+    ASSERT_TRUE(run_until([&] { return v->end_of_continuous >= 2; }));
+    const int before = v->updates;
+    paint(9);
+    run_until([] { return false; }, std::chrono::milliseconds(100));
+    EXPECT_EQ(v->updates, before) << "off again: nothing without a request";
+}
+
+// A continuous-update viewer that stops answering fences gets at most the unacknowledged
+// limit of updates, however many frames the upstream draws.
+TEST_F(ViewerPipeline, ContinuousViewerThatStopsAnsweringFencesIsNotFlooded) {
+    make_session();
+    auto v = connect();
+    ASSERT_TRUE(run_until([&] { return v->ready(); }));
+    v->setup(rfb::PixelFormat::canonical(),
+             {rfb::encoding::kRaw, rfb::encoding::kFence, rfb::encoding::kContinuousUpdates});
+    ASSERT_TRUE(run_until([&] { return v->updates >= 1; }));
+    v->answer_fences = false;
+    v->send(rfb::EnableContinuousUpdatesMsg{true, rfb::Rect{0, 0, 300, 170}});
+    run_until([] { return false; }, std::chrono::milliseconds(50));
+    const int before = v->updates;
+    for (uint32_t seed = 2; seed < 12; ++seed) {
+        paint(seed);
+        run_until([] { return false; }, std::chrono::milliseconds(20));
+    }
+    EXPECT_EQ(v->updates - before, static_cast<int>(PacingOptions{}.max_unacknowledged));
 }
 
 TEST_F(ViewerPipeline, ViewOnlyInputIsDroppedFullControlInputArrives) {

@@ -1,0 +1,50 @@
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+
+#include "reflector/event_loop.h"
+
+namespace rfbcast {
+
+// How fast one viewer takes our bytes, end to end: the link and the viewer's own reading and
+// decoding. Measured from updates the viewer acknowledged (its next request, or its answer to a
+// fence sent after the update): bytes over the time they took beyond one round trip.
+//
+// A small update says little about the link (it is over in a round trip), so updates that took
+// less than `kMinTransfer` count only as a lower bound: they may raise the estimate, never lower
+// it. The estimate is the largest measurement of the last `kWindow`, so one slow decode does not
+// halve a viewer's quality, and a link that got slower shows within the window.
+class DeliveryRateEstimator {
+  public:
+    static constexpr Clock::duration kWindow = std::chrono::seconds(3);
+    static constexpr Clock::duration kMinTransfer = std::chrono::milliseconds(15);
+
+    // An update of `bytes`, handed to the socket at `sent`, was acknowledged at `acked`.
+    // `min_rtt` is the path's round trip without queueing (TCP_INFO), zero if unknown.
+    void on_acknowledged(Clock::time_point sent, Clock::time_point acked, size_t bytes,
+                         Clock::duration min_rtt);
+
+    struct Estimate {
+        double rate = 0;     // bytes per second; 0: nothing known yet
+        bool exact = false;  // false: only a lower bound (the link may be much faster)
+    };
+    // A viewer we know nothing about is treated as fast: it gets the best quality until its
+    // first updates say otherwise.
+    Estimate estimate(Clock::time_point now) const;
+    size_t samples() const { return samples_.size(); }
+
+  private:
+    struct Sample {
+        Clock::time_point at;
+        double rate;
+        bool lower_bound;
+    };
+    void expire(Clock::time_point now) const;
+
+    mutable std::deque<Sample> samples_;
+    static constexpr size_t kMaxSamples = 64;  // the deque's cap, whatever the update rate
+    Estimate last_;  // kept when the window empties: a quiet viewer keeps its estimate
+};
+
+}  // namespace rfbcast
