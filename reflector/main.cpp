@@ -60,6 +60,7 @@ int main(int argc, char** argv) {
     so.max_quality = opt.max_quality;
     so.egress_cap = opt.session_max_kbps * 1000 / 8;
     so.lossless_refresh_delay = std::chrono::milliseconds(opt.lossless_refresh_ms);
+    so.lossless_when_fast = !opt.no_lossless_when_fast;
     std::string error, secret;
     if (!opt.password_file.empty()) {
         if (!read_secret_file(opt.password_file, secret, error)) return fail(error);

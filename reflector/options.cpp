@@ -124,10 +124,13 @@ std::optional<int> parse_options(int argc, char** argv, Options& o) {
         ->check(CLI::Range(0, 86400))
         ->capture_default_str();
     app.add_option("--lossless-refresh-ms", o.lossless_refresh_ms,
-                   "Milliseconds of stillness before JPEG tiles are re-sent lossless")
+                   "Milliseconds of stillness before JPEG tiles are re-sent lossless (0: never)")
         ->envname("RFBCAST_LOSSLESS_REFRESH_MS")
         ->check(CLI::Range(0, 600000))
         ->capture_default_str();
+    app.add_flag("--no-lossless-when-fast", o.no_lossless_when_fast,
+                 "Viewers that allow JPEG get it even on links that carry lossless")
+        ->envname("RFBCAST_NO_LOSSLESS_WHEN_FAST");
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -37,6 +37,7 @@ struct Options {
     double session_max_kbps = 0;  // all viewers of a session together, split evenly; 0 = none
     int viewer_stall_timeout_s = 30;
     int lossless_refresh_ms = 500;
+    bool no_lossless_when_fast = false;
 };
 
 // Parses argv (and RFBCAST_* environment variables, which flags override). Returns 0 to go on,

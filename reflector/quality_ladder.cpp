@@ -38,10 +38,11 @@ double QualityLadder::typical_ratio(int quality) {
 void QualityLadder::configure(int asked_quality, int min_quality, int max_quality) {
     std::vector<int> q = {kLossless};
     if (asked_quality >= 0) {
-        const int top = std::min(asked_quality, max_quality);
+        // The viewer's own quality first (within the session's bounds), then the shared steps.
+        const int top = std::clamp(asked_quality, min_quality, max_quality);
+        q.push_back(top);
         for (int s : kSteps)
-            if (s <= top && s >= min_quality) q.push_back(s);
-        if (q.size() == 1) q.push_back(std::clamp(asked_quality, min_quality, max_quality));
+            if (s < top && s >= min_quality) q.push_back(s);
     }
     if (q == qualities_) return;
     // Keep what was learnt for steps that stay.
@@ -52,6 +53,12 @@ void QualityLadder::configure(int asked_quality, int min_quality, int max_qualit
     qualities_ = std::move(q);
     bytes_per_tile_ = std::move(learnt);
     current_ = std::min(current_, qualities_.size() - 1);
+    set_top(top_);
+}
+
+void QualityLadder::set_top(size_t level) {
+    top_ = std::min(level, levels() - 1);
+    current_ = std::max(current_, top_);
 }
 
 void QualityLadder::observe(size_t level, size_t bytes, size_t tiles) {
@@ -90,7 +97,7 @@ size_t QualityLadder::choose(Clock::time_point now, size_t tiles, double rate, b
     const double budget = rate * target;
     // The best step that fits; the last one if none does (then frame rate falls instead).
     size_t fit = levels() - 1;
-    for (size_t i = 0; i < levels(); ++i) {
+    for (size_t i = top_; i < levels(); ++i) {
         if (predict(i, tiles) <= budget) {
             fit = i;
             break;
@@ -98,7 +105,7 @@ size_t QualityLadder::choose(Clock::time_point now, size_t tiles, double rate, b
     }
     if (fit > current_) {
         if (exact) current_ = fit;  // a lower bound never lowers quality
-    } else if (fit < current_) {
+    } else if (fit < current_ && current_ > top_) {
         // One step at a time, with headroom, at most once per interval.
         const size_t up = current_ - 1;
         if (now - last_up_ >= kUpInterval && predict(up, tiles) <= kUpHeadroom * budget) {

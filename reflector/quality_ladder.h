@@ -7,10 +7,11 @@
 
 namespace rfbcast {
 
-// The picture quality one viewer gets, in coarse steps: level 0 is lossless, then JPEG at
-// falling quality. Coarse and the same for everyone, so that viewers on similar links land on
-// the same step and share encodes. Only what the viewer allowed is on its ladder: JPEG steps
-// exist only when it takes Tight with a JPEG quality, and never above the quality it asked for.
+// The picture quality one viewer gets, in steps: level 0 is lossless, then JPEG at the quality
+// the viewer asked for, then at falling quality in coarse steps that are the same for everyone,
+// so that viewers on similar links land on the same step and share encodes. Only what the
+// viewer allowed is on its ladder: JPEG steps exist only when it takes Tight with a JPEG
+// quality, and never above the quality it asked for.
 //
 // The step is chosen so that the update about to be sent drains within `target` at the
 // viewer's measured rate: quality falls before frame rate does. A step down happens at once;
@@ -28,6 +29,10 @@ class QualityLadder {
     void configure(int asked_quality, int min_quality, int max_quality);
 
     size_t levels() const { return qualities_.size(); }
+    // The best step motion may use (0: lossless when the link carries it; 1: JPEG at the
+    // viewer's quality at best, lossless only for refreshes). Clamped to the ladder.
+    void set_top(size_t level);
+    size_t top() const { return top_; }
     // kLossless or the JPEG quality level of `level`.
     int quality(size_t level) const { return qualities_[level]; }
     size_t current() const { return current_; }
@@ -49,6 +54,7 @@ class QualityLadder {
     std::vector<int> qualities_ = {kLossless};
     std::vector<double> bytes_per_tile_ = {0};  // 0: not observed yet
     size_t current_ = 0;
+    size_t top_ = 0;
     Clock::time_point last_up_{};
 };
 

@@ -54,8 +54,12 @@ struct SessionOptions {
     PacingOptions pacing;
     int min_quality = 0, max_quality = 9;  // the JPEG steps viewers' ladders may use
     double egress_cap = 0;  // bytes/s to all viewers of the session, split evenly; 0 = none
-    // How long the screen must stay still before viewers sent lossy tiles get them lossless.
+    // How long the screen must stay still before viewers sent lossy tiles get them lossless
+    // (zero: never).
     Clock::duration lossless_refresh_delay = std::chrono::milliseconds(500);
+    // Viewers that allowed JPEG get lossless during motion when their link carries it; false:
+    // their own JPEG quality at best (less bandwidth and encoder time on fast networks).
+    bool lossless_when_fast = true;
 };
 
 // Viewers' measured delivery rates at one moment, for the stats line (and issue 9's metrics):

@@ -307,12 +307,15 @@ void ViewerConnection::configure_levels() {
     if (tuning_.fine_quality >= 0) asked = std::min(9, tuning_.fine_quality / 10);
     if (lossy_encoding == 0) asked = -1;
     ladder_.configure(asked, o.min_quality, o.max_quality);
+    ladder_.set_top(o.lossless_when_fast ? 0 : 1);
     levels_.clear();
     for (size_t i = 0; i < ladder_.levels(); ++i) {
         const int q = ladder_.quality(i);
         rfb::EncodeTuning t = tuning_;
         t.quality = q;
-        t.fine_quality = -1;
+        // The viewer's own fine-grained quality stays on the step it asked for; the steps
+        // below are the coarse, shared ones.
+        if (q != asked || tuning_.fine_quality < 0) t.fine_quality = -1;
         LevelProfile lp;
         lp.profile.encoding = q == QualityLadder::kLossless ? preferred_encoding_ : lossy_encoding;
         lp.profile.tuning = tuning_for(lp.profile.encoding, t);
@@ -510,6 +513,7 @@ void ViewerConnection::check_progress(Clock::time_point now) {
 
 void ViewerConnection::arm_refresh_timer() {
     if (refresh_timer_ || !lossy_.any()) return;
+    if (session_.options().lossless_refresh_delay <= Clock::duration::zero()) return;
     const Clock::time_point now = session_.loop().now();
     const Clock::time_point at = session_.last_change() + session_.options().lossless_refresh_delay;
     const Clock::duration after = at > now ? at - now : std::chrono::milliseconds(1);
@@ -525,7 +529,8 @@ void ViewerConnection::arm_refresh_timer() {
 }
 
 bool ViewerConnection::screen_still(Clock::time_point now) const {
-    return now - session_.last_change() >= session_.options().lossless_refresh_delay;
+    const Clock::duration delay = session_.options().lossless_refresh_delay;
+    return delay > Clock::duration::zero() && now - session_.last_change() >= delay;
 }
 
 void ViewerConnection::sync_size() {

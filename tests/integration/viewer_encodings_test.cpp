@@ -202,7 +202,12 @@ class ViewerEncodingsTest : public ::testing::Test {
 
     // Xvnc with xdraw's picture, the direct lossless (ZRLE, 32 bpp) grab of it, and rfbcast in
     // front of it, serving that same picture.
-    void start_all(uint64_t seed = kSeed) {
+    // JPEG tests keep JPEG on this fast loopback link, and keep it after the screen stills
+    // (by default rfbcast sends lossless to links that carry it, and refreshes JPEG tiles).
+    static std::vector<std::string> keep_jpeg() {
+        return {"--no-lossless-when-fast", "--lossless-refresh-ms", "0"};
+    }
+    void start_all(uint64_t seed = kSeed, std::vector<std::string> rfbcast_args = keep_jpeg()) {
         xvnc_ = std::make_unique<XvncServer>(dir_, XvncOptions{kWidth, kHeight, {}});
         std::string err;
         ASSERT_TRUE(xvnc_->start(&err)) << "Xvnc: " << err;
@@ -214,6 +219,7 @@ class ViewerEncodingsTest : public ::testing::Test {
         ASSERT_TRUE(looks_like_pattern(direct_));
         RfbcastOptions ro;
         ro.upstream_port = xvnc_->port();
+        ro.extra_args = std::move(rfbcast_args);
         rfbcast_ = std::make_unique<Rfbcast>(dir_, ro);
         ASSERT_TRUE(rfbcast_->start(&err)) << err;
         ASSERT_TRUE(warm_up());
@@ -541,6 +547,43 @@ TEST_F(ViewerEncodingsTest, TigerVncViewerTightJpegStaysWithinBounds) {
         EXPECT_FALSE(within(shifted(direct_, 1), screen, kQuality8));
     }
     EXPECT_TRUE(tiger_.running()) << file_tail(tiger_log_);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3b. Pacing defaults with real viewers (issue 5): a link that carries lossless gets it although
+// the viewer allowed JPEG (TigerVNC's viewer also takes continuous updates and fences here), and
+// JPEG tiles are made lossless once the screen is still.
+
+TEST_F(ViewerEncodingsTest, TigerVncViewerOnAFastLinkGetsLosslessTight) {
+    ASSERT_NO_FATAL_FAILURE(start_all(kSeed, {}));
+    TigerViewerOptions t;
+    t.encoding = "Tight";
+    t.quality = 8;
+    t.compress = 2;
+    ASSERT_NO_FATAL_FAILURE(start_tigervnc(t));
+    Image screen;
+    EXPECT_TRUE(screen_settles(screen, [&](const Image& g) {
+        return same_pixels(direct_, g, "vncviewer (Tight, JPEG 8 allowed) vs direct grab");
+    }));
+    EXPECT_TRUE(viewer_covers_screen());
+    EXPECT_EQ(last_chosen_encoding(rfbcast_->log()).chosen, "tight");
+    EXPECT_TRUE(tiger_.running()) << file_tail(tiger_log_);
+}
+
+TEST_F(ViewerEncodingsTest, JpegTilesBecomeLosslessWhenTheScreenIsStill) {
+    ASSERT_NO_FATAL_FAILURE(
+        start_all(kSeed, {"--no-lossless-when-fast", "--lossless-refresh-ms", "300"}));
+    LvcOptions o;
+    o.encodings = "tight";
+    o.quality = 3;
+    o.hold_ms = 3000;  // the picture first arrives as JPEG; the refresh follows 300 ms later
+    Image img;
+    ViewerResult r;
+    ASSERT_TRUE(grab_through(o, "tight-q3-refreshed", img, &r));
+    EXPECT_TRUE(same_pixels(direct_, img, "quality 3 after the lossless refresh vs direct grab"));
+    const std::string log = rfbcast_->log();
+    EXPECT_NE(log.find("quality=3"), std::string::npos) << "JPEG went out first";
+    EXPECT_NE(log.find(" refresh"), std::string::npos) << "then the refresh";
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -61,10 +61,15 @@ TEST(QualityLadder, StepsStayWithinWhatTheViewerAskedAndTheSessionAllows) {
     EXPECT_EQ(l.quality(0), QualityLadder::kLossless);
     EXPECT_EQ(l.quality(1), 6);
     EXPECT_EQ(l.quality(4), 0);
-    l.configure(9, 3, 7);
-    ASSERT_EQ(l.levels(), 3u);
-    EXPECT_EQ(l.quality(1), 6);
-    EXPECT_EQ(l.quality(2), 4);
+    l.configure(9, 3, 7);  // the session caps at 7 and floors at 3
+    ASSERT_EQ(l.levels(), 4u);
+    EXPECT_EQ(l.quality(1), 7);
+    EXPECT_EQ(l.quality(2), 6);
+    EXPECT_EQ(l.quality(3), 4);
+    l.configure(7, 0, 9);  // the viewer's own quality, then the shared steps
+    ASSERT_EQ(l.levels(), 6u);
+    EXPECT_EQ(l.quality(1), 7);
+    EXPECT_EQ(l.quality(2), 6);
     l.configure(1, 3, 9);  // asked below the session's floor: one step, clamped
     ASSERT_EQ(l.levels(), 2u);
     EXPECT_EQ(l.quality(1), 3);
@@ -92,6 +97,19 @@ TEST(QualityLadder, FallsAtOnceWhenTheLinkCannotCarryAndClimbsSlowly) {
     EXPECT_EQ(l.choose(t0 + milliseconds(2), 100, 1e9, true, 1.0), low - 1) << "not yet";
     EXPECT_EQ(l.choose(t0 + milliseconds(2) + QualityLadder::kUpInterval, 100, 1e9, true, 1.0),
               low - 2);
+}
+
+TEST(QualityLadder, TopStepKeepsMotionOffLossless) {
+    QualityLadder l;
+    l.configure(8, 0, 9);
+    l.set_top(1);
+    EXPECT_EQ(l.current(), 1u) << "starts at the viewer's own JPEG quality";
+    EXPECT_EQ(l.choose(t0, 10, 1e12, true, 1.0), 1u) << "never lossless, however fast";
+    EXPECT_EQ(l.choose(t0 + QualityLadder::kUpInterval * 2, 10, 1e12, true, 1.0), 1u);
+    EXPECT_EQ(l.quality(l.choose(t0, 1000, 1e3, true, 1.0)), 0) << "and falls as usual";
+    QualityLadder lossless_only;
+    lossless_only.set_top(1);
+    EXPECT_EQ(lossless_only.current(), 0u) << "no JPEG allowed: the top is clamped";
 }
 
 TEST(QualityLadder, UnobservedStepsArePredictedFromObservedOnes) {
