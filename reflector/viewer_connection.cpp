@@ -337,11 +337,9 @@ void ViewerConnection::handle(const rfb::ClientMessage& m) {
         // Continuous updates cover incremental requests (rfbproto.rst); a request-driven
         // viewer's request is its acknowledgement of the update before it.
         if (continuous_ && req->incremental) return;
-        if (!continuous_) {
-            TcpLinkSample tcp;
-            if (sample_tcp_link(conn_->fd(), tcp)) min_rtt_us_ = tcp.min_rtt_us;
+        // (The path's min RTT is refreshed once a second by check_progress: no syscall here.)
+        if (!continuous_)
             pacer_.on_acknowledged(session_.loop().now(), std::chrono::microseconds(min_rtt_us_));
-        }
         update_requested_ = true;
         if (!req->incremental) {
             const rfb::Rect area = req->area.intersect(rfb::Rect{0, 0, width_, height_});
@@ -417,7 +415,10 @@ bool ViewerConnection::can_send_now() {
     // Request-driven viewers acknowledge by asking again; continuous ones by fence, if they can.
     const size_t limit = !continuous_ ? 1 : supports_fence_ ? po.max_unacknowledged : SIZE_MAX;
     if (pacer_.unacknowledged() >= limit) return false;  // the acknowledgement wakes us
-    if (unsent_bytes() > po.notsent_lowat) {
+    // A request-driven viewer asked again only after taking the last update: the kernel holds
+    // nothing of it, so TCP_INFO (a syscall per viewer per frame) is only asked of the others.
+    const size_t unsent = continuous_ ? unsent_bytes() : conn_->queued_bytes();
+    if (unsent > po.notsent_lowat) {
         // Ours drains into the kernel (on_sent), the kernel's onto the wire (on_writable).
         if (conn_->queued_bytes() == 0) conn_->wait_writable();
         return false;
