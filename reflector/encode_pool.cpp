@@ -52,7 +52,7 @@ EncodePool::~EncodePool() {
     }
 }
 
-bool EncodePool::submit(std::function<void()> work, std::function<void()> done) {
+bool EncodePool::submit(std::function<void()> work, std::function<void()> done, Priority priority) {
     if (workers_.empty()) {
         work();
         done();
@@ -65,7 +65,8 @@ bool EncodePool::submit(std::function<void()> work, std::function<void()> done) 
     ++in_flight_;
     {
         std::lock_guard<std::mutex> lock(mu_);
-        queue_.push_back(Job{std::move(work), std::move(done)});
+        (priority == Priority::kForeground ? queue_ : background_)
+            .push_back(Job{std::move(work), std::move(done)});
     }
     cv_.notify_one();
     return true;
@@ -76,10 +77,11 @@ void EncodePool::worker_main() {
         Job job;
         {
             std::unique_lock<std::mutex> lock(mu_);
-            cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+            cv_.wait(lock, [this] { return stopping_ || !queue_.empty() || !background_.empty(); });
             if (stopping_) return;
-            job = std::move(queue_.front());
-            queue_.pop_front();
+            std::deque<Job>& q = !queue_.empty() ? queue_ : background_;
+            job = std::move(q.front());
+            q.pop_front();
         }
         job.work();
         bool wake;

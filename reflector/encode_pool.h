@@ -31,7 +31,11 @@ class EncodePool final : public IoHandler {
     EncodePool(const EncodePool&) = delete;
     EncodePool& operator=(const EncodePool&) = delete;
 
-    bool submit(std::function<void()> work, std::function<void()> done);
+    // Background jobs run only when no foreground job waits: work for viewers whose link takes
+    // far longer than an encode (slow viewers, lossless refreshes) never delays the others.
+    enum class Priority { kForeground, kBackground };
+    bool submit(std::function<void()> work, std::function<void()> done,
+                Priority priority = Priority::kForeground);
     // Runs after each batch of completions (on the loop): lets waiting viewers retry.
     void set_on_progress(std::function<void()> fn) { on_progress_ = std::move(fn); }
 
@@ -61,7 +65,7 @@ class EncodePool final : public IoHandler {
 
     std::mutex mu_;
     std::condition_variable cv_;
-    std::deque<Job> queue_;
+    std::deque<Job> queue_, background_;
     std::vector<Job> finished_;
     bool stopping_ = false;
     std::vector<std::thread> workers_;

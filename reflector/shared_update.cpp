@@ -29,12 +29,13 @@ std::shared_ptr<SharedUpdate> SharedUpdate::start(TileEncodeService& encoder,
         rfb::SharedBytes body;
         // The callback keeps the update alive until its last body is back, even when every
         // viewer waiting for it has left meanwhile.
-        const auto outcome =
-            encoder.get(fb, t.rect, t.hash, u->request_.profile, u->request_.profile_id, body,
-                        [self = u->shared_from_this(), i](rfb::SharedBytes b) {
-                            self->bodies_[i] = std::move(b);
-                            if (--self->waiting_ == 0) self->assemble();
-                        });
+        const auto outcome = encoder.get(
+            fb, t.rect, t.hash, u->request_.profile, u->request_.profile_id, body,
+            [self = u->shared_from_this(), i](rfb::SharedBytes b) {
+                self->bodies_[i] = std::move(b);
+                if (--self->waiting_ == 0) self->assemble();
+            },
+            u->request_.priority);
         switch (outcome) {
             case TileEncodeService::Outcome::kReady:
                 u->bodies_[i] = std::move(body);

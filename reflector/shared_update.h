@@ -48,6 +48,8 @@ class SharedUpdate : public std::enable_shared_from_this<SharedUpdate> {
         rfb::EncodeProfile profile;
         uint64_t profile_id = 0;
         rfb::ViewerStreamState state_before;
+        // Encodes for a viewer whose link takes far longer than they do wait behind the others.
+        EncodePool::Priority priority = EncodePool::Priority::kForeground;
     };
 
     // Asks for every body at once; the update is ready when the last one is back (at once when

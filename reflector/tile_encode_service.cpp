@@ -56,7 +56,7 @@ TileEncodeService::Outcome TileEncodeService::get(const rfb::Framebuffer& fb, co
                                                   uint64_t content_hash,
                                                   const rfb::EncodeProfile& profile,
                                                   uint64_t profile_id, rfb::SharedBytes& body,
-                                                  Ready ready) {
+                                                  Ready ready, EncodePool::Priority priority) {
     const rfb::EncodeKey key{content_hash, profile_id};
     if (rfb::SharedBytes hit = cache_.find(key)) {
         ++stats_.hits;
@@ -83,7 +83,7 @@ TileEncodeService::Outcome TileEncodeService::get(const rfb::Framebuffer& fb, co
         [snap, profile, result] {
             *result = encode_rect(*snap, rfb::Rect{0, 0, snap->width(), snap->height()}, profile);
         },
-        [this, key, result] { finish(key, std::move(*result)); });
+        [this, key, result] { finish(key, std::move(*result)); }, priority);
     if (!accepted) {
         ++stats_.refused;
         return Outcome::kRefused;

@@ -44,7 +44,7 @@ class TileEncodeService {
     // after progress (EncodePool::set_on_progress).
     Outcome get(const rfb::Framebuffer& fb, const rfb::Rect& r, uint64_t content_hash,
                 const rfb::EncodeProfile& profile, uint64_t profile_id, rfb::SharedBytes& body,
-                Ready ready);
+                Ready ready, EncodePool::Priority priority = EncodePool::Priority::kForeground);
 
     const Stats& stats() const { return stats_; }
     rfb::EncodeCache& cache() { return cache_; }

@@ -688,6 +688,11 @@ bool ViewerConnection::build_update() {
     req.profile = profile_;
     req.profile_id = profile_id_;
     req.state_before = stream_state_;
+    // A refresh, or an update that takes this viewer's link more than ~100 ms: a few ms of
+    // encode queueing cannot matter to it, and must not delay viewers whose frames leave at once.
+    if (refresh || (estimate.exact && estimate.rate > 0 &&
+                    ladder_.predict(level, req.tiles.size()) > 0.1 * estimate.rate))
+        req.priority = EncodePool::Priority::kBackground;
 
     SharedUpdateTable& table = session_.shared_updates();
     const uint64_t epoch = session_.content_epoch();

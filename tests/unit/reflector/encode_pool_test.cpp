@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <mutex>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "codec/encode_cache.h"
 #include "codec/rfb_constants.h"
@@ -68,6 +71,40 @@ TEST(EncodePool, FullQueueRefusesAndProgressIsReported) {
     EXPECT_GE(progress, 1);
     EXPECT_TRUE(pool.submit([] {}, [] {})) << "room again once drained";
     l.loop->run_until([&] { return pool.in_flight() == 0; }, std::chrono::seconds(5));
+}
+
+TEST(EncodePool, BackgroundJobsWaitForForegroundOnes) {
+    Loop l;
+    ASSERT_TRUE(l.loop);
+    EncodePool pool(*l.loop, 1);
+    std::atomic<bool> release{false};
+    std::mutex mu;
+    std::vector<std::string> order;
+    int done = 0;
+    auto record = [&](std::string name) {
+        return [&, name] {
+            std::lock_guard<std::mutex> lock(mu);
+            order.push_back(name);
+        };
+    };
+    ASSERT_TRUE(pool.submit(
+        [&] {
+            while (!release)
+                std::this_thread::yield();
+        },
+        [&] { ++done; }));
+    using P = EncodePool::Priority;
+    ASSERT_TRUE(pool.submit(
+        record("slow-1"), [&] { ++done; }, P::kBackground));
+    ASSERT_TRUE(pool.submit(
+        record("fast-1"), [&] { ++done; }, P::kForeground));
+    ASSERT_TRUE(pool.submit(
+        record("slow-2"), [&] { ++done; }, P::kBackground));
+    ASSERT_TRUE(pool.submit(record("fast-2"), [&] { ++done; }));
+    release = true;
+    l.loop->run_until([&] { return done == 5; }, std::chrono::seconds(5));
+    ASSERT_EQ(done, 5);
+    EXPECT_EQ(order, (std::vector<std::string>{"fast-1", "fast-2", "slow-1", "slow-2"}));
 }
 
 TEST(EncodePool, ZeroThreadsRunsInline) {
