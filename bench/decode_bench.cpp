@@ -26,6 +26,13 @@ using namespace rfb;
 
 constexpr uint32_t kW = 1024, kH = 512, kTile = 64;
 
+// Rectangle shapes: 64x64 tiles, and full-width bands of 64K pixels (TigerVNC's largest Tight
+// rectangle), where the decoders' row chunking matters.
+struct Shape {
+    uint32_t w, h;
+};
+constexpr Shape kTiles{kTile, kTile}, kBands{kW, 64};
+
 struct Lcg {
     uint32_t s;
     uint32_t next() {
@@ -66,11 +73,11 @@ Framebuffer make_content(Content c) {
     return fb;
 }
 
-std::vector<Rect> tiles() {
+std::vector<Rect> tiles(Shape s = kTiles) {
     std::vector<Rect> out;
-    for (uint32_t y = 0; y < kH; y += kTile)
-        for (uint32_t x = 0; x < kW; x += kTile)
-            out.push_back(Rect{x, y, kTile, kTile});
+    for (uint32_t y = 0; y < kH; y += s.h)
+        for (uint32_t x = 0; x < kW; x += s.w)
+            out.push_back(Rect{x, y, s.w, s.h});
     return out;
 }
 
@@ -126,15 +133,15 @@ void compact_length(ByteWriter& w, size_t n) {
     if (n >= 16384) w.u8(static_cast<uint8_t>(n >> 14));
 }
 
-// One body per 64x64 tile, in order, for `enc` in the wire format `pf`.
+// One body per rectangle of `shape`, in order, for `enc` in the wire format `pf`.
 std::vector<std::vector<uint8_t>> make_bodies(int32_t enc, const Framebuffer& fb,
-                                              const PixelFormat& pf) {
+                                              const PixelFormat& pf, Shape shape = kTiles) {
     const PixelWriter pw(pf);
     std::vector<std::vector<uint8_t>> bodies;
     Deflater zlib(6);
     tjhandle jpeg = enc == encoding::kTight ? tjInitCompress() : nullptr;
     bool first = true;
-    for (const Rect& r : tiles()) {
+    for (const Rect& r : tiles(shape)) {
         std::vector<uint8_t> body;
         ByteWriter w(body);
         if (enc == encoding::kRaw) {
@@ -168,8 +175,8 @@ std::vector<std::vector<uint8_t>> make_bodies(int32_t enc, const Framebuffer& fb
             if (fb.at(0, 0) != 0xffffff && fb.at(0, 0) != 0xe0e0e0) {
                 unsigned char* out = nullptr;
                 unsigned long size = 0;
-                tjCompress2(jpeg, reinterpret_cast<unsigned char*>(px.data()), kTile, 0, kTile,
-                            TJPF_BGRX, &out, &size, TJSAMP_420, 80, 0);
+                tjCompress2(jpeg, reinterpret_cast<unsigned char*>(px.data()), int(r.w), 0,
+                            int(r.h), TJPF_BGRX, &out, &size, TJSAMP_420, 80, 0);
                 w.u8(0x90);
                 compact_length(w, size);
                 w.bytes(std::span<const uint8_t>(out, size));
@@ -191,10 +198,10 @@ std::vector<std::vector<uint8_t>> make_bodies(int32_t enc, const Framebuffer& fb
     return bodies;
 }
 
-void BM_Decode(benchmark::State& state, int32_t enc, Content content, PixelFormat pf) {
+void BM_Decode(benchmark::State& state, int32_t enc, Content content, PixelFormat pf, Shape shape) {
     const Framebuffer src = make_content(content);
-    const auto bodies = make_bodies(enc, src, pf);
-    const auto rects = tiles();
+    const auto bodies = make_bodies(enc, src, pf, shape);
+    const auto rects = tiles(shape);
     Framebuffer fb(kW, kH);
     PixelReader px(pf);
     DecodeTarget t{fb, px};
@@ -218,19 +225,20 @@ void BM_Decode(benchmark::State& state, int32_t enc, Content content, PixelForma
     state.counters["wire_B/px"] = double(bytes) / (double(kW) * kH);
 }
 
-// The floor under the Zlib decoder: the same bodies only inflated (into one tile-sized buffer),
-// no pixel conversion and no framebuffer. What the decoder adds on top is its own cost.
-void BM_InflateOnly(benchmark::State& state, Content content, PixelFormat pf) {
-    const Framebuffer src = make_content(content);
-    const auto bodies = make_bodies(encoding::kZlib, src, pf);
-    std::vector<uint8_t> out(size_t{kTile} * kTile * pf.bytes_per_pixel());
-    InflateStream z;
+// The floor under the Zlib and Tight decoders: their compressed data only inflated (into one
+// tile-sized buffer), no pixel conversion and no framebuffer. What a decoder adds on top is its
+// own cost. `Stream` is the decoders' BulkInflateStream (ISA-L), or InflateStream (zlib) for
+// comparison.
+template <class Stream>
+void inflate_payloads(benchmark::State& state,
+                      const std::vector<std::span<const uint8_t>>& payloads, size_t tile_bytes) {
+    std::vector<uint8_t> out(tile_bytes);
+    Stream z;
     std::string error;
     for (auto _ : state) {
         z.reset();
-        for (const auto& b : bodies) {
-            const auto payload = std::span<const uint8_t>(b).subspan(4);  // after the u32 length
-            if (!z.begin(payload, error) || !z.read_exact(out, error) || !z.finish(error)) {
+        for (const auto& p : payloads) {
+            if (!z.begin(p, error) || !z.read_exact(out, error) || !z.finish(error)) {
                 state.SkipWithError(error.c_str());
                 return;
             }
@@ -239,6 +247,35 @@ void BM_InflateOnly(benchmark::State& state, Content content, PixelFormat pf) {
     }
     const double pixels = double(kW) * kH * double(state.iterations());
     state.counters["Mpx"] = benchmark::Counter(pixels / 1e6, benchmark::Counter::kIsRate);
+}
+
+template <class Stream>
+void BM_InflateOnly(benchmark::State& state, Content content, PixelFormat pf) {
+    const Framebuffer src = make_content(content);
+    const auto bodies = make_bodies(encoding::kZlib, src, pf);
+    std::vector<std::span<const uint8_t>> payloads;
+    for (const auto& b : bodies)
+        payloads.push_back(std::span<const uint8_t>(b).subspan(4));  // after the u32 length
+    inflate_payloads<Stream>(state, payloads, size_t{kTile} * kTile * pf.bytes_per_pixel());
+}
+
+// Tight's Basic copy rectangles (text and UI are all Basic here): TPIXELs.
+template <class Stream>
+void BM_InflateOnlyTight(benchmark::State& state, Content content) {
+    const Framebuffer src = make_content(content);
+    const auto bodies = make_bodies(encoding::kTight, src, PixelFormat::canonical());
+    std::vector<std::span<const uint8_t>> payloads;
+    for (const auto& b : bodies) {
+        if (b.empty() || b[0] != 0x00) {  // JPEG: not a Basic rectangle
+            state.SkipWithError("not a Basic copy rectangle");
+            return;
+        }
+        size_t pos = 1;  // after the control byte, skip the compact length
+        while (pos < b.size() && (b[pos] & 0x80) && pos < 3)
+            ++pos;
+        payloads.push_back(std::span<const uint8_t>(b).subspan(pos + 1));
+    }
+    inflate_payloads<Stream>(state, payloads, size_t{kTile} * kTile * 3);
 }
 
 void register_all() {
@@ -262,15 +299,41 @@ void register_all() {
             for (const auto& c : contents)
                 benchmark::RegisterBenchmark(
                     (std::string("decode/") + e.name + "/" + c.name + "/" + f.name).c_str(),
-                    BM_Decode, e.enc, c.c, f.pf)
+                    BM_Decode, e.enc, c.c, f.pf, kTiles)
                     ->Unit(benchmark::kMillisecond);
         }
-    for (const auto& f : formats)
+    // Bands only for the decoders that inflate whole rectangles a chunk of rows at a time.
+    for (const auto& e : encs) {
+        if (e.enc != encoding::kZlib && e.enc != encoding::kTight) continue;
+        for (const auto& f : formats) {
+            if (e.enc == encoding::kTight && f.pf.bits_per_pixel != 32) continue;
+            for (const auto& c : contents)
+                if (c.c != kPhoto)
+                    benchmark::RegisterBenchmark(
+                        (std::string("decode_band/") + e.name + "/" + c.name + "/" + f.name)
+                            .c_str(),
+                        BM_Decode, e.enc, c.c, f.pf, kBands)
+                        ->Unit(benchmark::kMillisecond);
+        }
+    }
+    // inflate_only: ISA-L, as the decoders run it; inflate_only_libz: zlib 1.2, for comparison.
+    for (const bool isal : {true, false}) {
+        const std::string prefix = isal ? "inflate_only/" : "inflate_only_libz/";
+        for (const auto& f : formats)
+            for (const auto& c : contents)
+                benchmark::RegisterBenchmark(
+                    (prefix + "zlib/" + c.name + "/" + f.name).c_str(),
+                    isal ? BM_InflateOnly<BulkInflateStream> : BM_InflateOnly<InflateStream>, c.c,
+                    f.pf)
+                    ->Unit(benchmark::kMillisecond);
         for (const auto& c : contents)
-            benchmark::RegisterBenchmark(
-                (std::string("inflate_only/zlib/") + c.name + "/" + f.name).c_str(), BM_InflateOnly,
-                c.c, f.pf)
-                ->Unit(benchmark::kMillisecond);
+            if (c.c != kPhoto)
+                benchmark::RegisterBenchmark((prefix + "tight/" + c.name + "/rgb888").c_str(),
+                                             isal ? BM_InflateOnlyTight<BulkInflateStream>
+                                                  : BM_InflateOnlyTight<InflateStream>,
+                                             c.c)
+                    ->Unit(benchmark::kMillisecond);
+    }
 }
 
 const int registered = (register_all(), 0);

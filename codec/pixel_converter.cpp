@@ -6,6 +6,9 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <tmmintrin.h>
 #endif
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace rfb {
 
@@ -122,6 +125,39 @@ void read_shift32(const uint8_t* src, size_t n, uint32_t* dst, uint32_t rs, uint
     for (; i < n; ++i)
         dst[i] = unpack_shift<kSwap>(host32(src + i * 4), rs, gs, bs);
 }
+
+#if defined(__SSE2__)
+// 16 bpp true colour with channels of 1 to 8 bits -> canonical, eight pixels at a time in 16-bit
+// lanes. Each channel is shifted up to the top of its lane and masked; one high-half multiply
+// then both moves it down and widens it by bit replication (see set_widen16).
+struct Widen16 {
+    __m128i shift[3], mask[3], mul[3];  // red, green, blue
+};
+
+template <bool kSwap>
+void read_shift16_block(const uint8_t* src, uint32_t* dst, const Widen16& w) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src));
+    if constexpr (kSwap) v = _mm_or_si128(_mm_slli_epi16(v, 8), _mm_srli_epi16(v, 8));
+    const auto widen = [&](int c) {
+        return _mm_mulhi_epu16(_mm_and_si128(_mm_sll_epi16(v, w.shift[c]), w.mask[c]), w.mul[c]);
+    };
+    const __m128i gb = _mm_or_si128(_mm_slli_epi16(widen(1), 8), widen(2));
+    const __m128i r = widen(0);
+    // Little-endian lanes: each pixel's green-blue half, then its red half, make 0x00RRGGBB.
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst), _mm_unpacklo_epi16(gb, r));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + 4), _mm_unpackhi_epi16(gb, r));
+}
+
+// Rows of eight pixels or more end with one block overlapping the previous one (the same values
+// written twice) rather than a scalar tail; shorter rows go through the byte tables.
+template <bool kSwap>
+void read_shift16(const uint8_t* src, size_t n, uint32_t* dst, const Widen16& w) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        read_shift16_block<kSwap>(src + 2 * i, dst + i, w);
+    if (i < n) read_shift16_block<kSwap>(src + 2 * (n - 8), dst + n - 8, w);
+}
+#endif
 
 template <bool kSwap>
 void write_shift32(const uint32_t* src, size_t n, uint8_t* dst, uint32_t rs, uint32_t gs,
@@ -268,7 +304,8 @@ PixelReader::PixelReader(const PixelFormat& pf)
     } else if (!narrow_channels) {
         path_ = Path::kGeneric;  // widening by division does not split by byte
     } else if (bpp_ == 2) {
-        path_ = Path::kTable16;
+        path_ = Path::kShift16;
+        set_widen16();
     } else if (channels_are_bytes(pf)) {
         choose_shift32(pf, path_, rs_, gs_, bs_);
     } else {
@@ -277,8 +314,28 @@ PixelReader::PixelReader(const PixelFormat& pf)
     build_byte_tables();
 }
 
+void PixelReader::set_widen16() {
+    const uint16_t maxes[3] = {pf_.red_max, pf_.green_max, pf_.blue_max};
+    const uint8_t shifts[3] = {pf_.red_shift, pf_.green_shift, pf_.blue_shift};
+    for (int c = 0; c < 3; ++c) {
+        // Valid formats only: max is 2^bits - 1 with 1 <= bits <= 8, shift + bits <= 16.
+        // Bit replication of a bits-wide value v to 8 bits is (v * rep) >> (copies * bits - 8),
+        // rep holding `copies` ones spaced `bits` apart. With v at the top of a 16-bit lane
+        // (v << (16 - bits)), the high half of the product with rep << (8 - (copies - 1) * bits)
+        // is exactly that; the multiplier stays below 2^10.
+        const int bits = channel_bits(maxes[c]);
+        const int copies = (8 + bits - 1) / bits;
+        uint32_t rep = 0;
+        for (int k = 0; k < copies; ++k)
+            rep |= 1u << (k * bits);
+        up16_[c] = static_cast<uint8_t>(16 - shifts[c] - bits);
+        mask16_[c] = static_cast<uint16_t>(maxes[c] << (16 - bits));
+        mul16_[c] = static_cast<uint16_t>(rep << (8 - (copies - 1) * bits));
+    }
+}
+
 void PixelReader::build_byte_tables() {
-    if (path_ != Path::kTable8 && path_ != Path::kTable16 && path_ != Path::kTable32) return;
+    if (path_ != Path::kTable8 && path_ != Path::kShift16 && path_ != Path::kTable32) return;
     for (size_t pos = 0; pos < bpp_; ++pos)
         for (uint32_t v = 0; v < 256; ++v) {
             uint8_t bytes[4] = {0, 0, 0, 0};
@@ -327,7 +384,7 @@ uint32_t PixelReader::load(const uint8_t* src) const {
             return host32(src) & 0x00ffffffu;
         case Path::kTable8:
             return byte_lut_[0][src[0]];
-        case Path::kTable16:
+        case Path::kShift16:
             return byte_lut_[0][src[0]] | byte_lut_[1][src[1]];
         case Path::kTable32:
             return byte_lut_[0][src[0]] | byte_lut_[1][src[1]] | byte_lut_[2][src[2]] |
@@ -343,41 +400,78 @@ void PixelReader::read_row_reference(const uint8_t* src, size_t n, uint32_t* dst
 }
 
 void PixelReader::read_row(const uint8_t* src, size_t n, uint32_t* dst) const {
+    read_rows(src, 0, n, 1, dst, 0);
+}
+
+void PixelReader::read_rows(const uint8_t* src, size_t src_stride, size_t n, size_t rows,
+                            uint32_t* dst, size_t dst_stride) const {
+    // One switch per call, each path's constants set up once for all its rows: decoders hand
+    // over whole chunks of short rows.
+    const auto each_row = [&](auto&& convert) {
+        for (size_t y = 0; y < rows; ++y)
+            convert(src + y * src_stride, dst + y * dst_stride);
+    };
     switch (path_) {
         case Path::kIdentity:
             // The padding byte of a canonical pixel is not part of the colour: keep hashes
             // stable.
-            read_identity(src, n, dst);
+            each_row([n](const uint8_t* s, uint32_t* d) { read_identity(s, n, d); });
             return;
         case Path::kShift32:
-            read_shift32<false>(src, n, dst, rs_, gs_, bs_);
+            each_row([&](const uint8_t* s, uint32_t* d) {
+                read_shift32<false>(s, n, d, rs_, gs_, bs_);
+            });
             return;
         case Path::kShift32Swapped:
-            read_shift32<true>(src, n, dst, rs_, gs_, bs_);
+            each_row(
+                [&](const uint8_t* s, uint32_t* d) { read_shift32<true>(s, n, d, rs_, gs_, bs_); });
             return;
         case Path::kTable8: {
             const auto& t0 = byte_lut_[0];
-            for (size_t i = 0; i < n; ++i)
-                dst[i] = t0[src[i]];
+            each_row([&](const uint8_t* s, uint32_t* d) {
+                for (size_t i = 0; i < n; ++i)
+                    d[i] = t0[s[i]];
+            });
             return;
         }
-        case Path::kTable16: {
+        case Path::kShift16: {
+#if defined(__SSE2__)
+            if (n >= 8) {
+                Widen16 w;
+                for (int c = 0; c < 3; ++c) {
+                    w.shift[c] = _mm_cvtsi32_si128(up16_[c]);
+                    w.mask[c] = _mm_set1_epi16(static_cast<short>(mask16_[c]));
+                    w.mul[c] = _mm_set1_epi16(static_cast<short>(mul16_[c]));
+                }
+                if (pf_.big_endian == kHostBig)
+                    each_row(
+                        [&](const uint8_t* s, uint32_t* d) { read_shift16<false>(s, n, d, w); });
+                else
+                    each_row(
+                        [&](const uint8_t* s, uint32_t* d) { read_shift16<true>(s, n, d, w); });
+                return;
+            }
+#endif
             const auto &t0 = byte_lut_[0], &t1 = byte_lut_[1];
-            for (size_t i = 0; i < n; ++i)
-                dst[i] = t0[src[2 * i]] | t1[src[2 * i + 1]];
+            each_row([&](const uint8_t* s, uint32_t* d) {
+                for (size_t i = 0; i < n; ++i)
+                    d[i] = t0[s[2 * i]] | t1[s[2 * i + 1]];
+            });
             return;
         }
         case Path::kTable32: {
             const auto &t0 = byte_lut_[0], &t1 = byte_lut_[1], &t2 = byte_lut_[2],
                        &t3 = byte_lut_[3];
-            for (size_t i = 0; i < n; ++i) {
-                const uint8_t* p = src + 4 * i;
-                dst[i] = t0[p[0]] | t1[p[1]] | t2[p[2]] | t3[p[3]];
-            }
+            each_row([&](const uint8_t* s, uint32_t* d) {
+                for (size_t i = 0; i < n; ++i) {
+                    const uint8_t* p = s + 4 * i;
+                    d[i] = t0[p[0]] | t1[p[1]] | t2[p[2]] | t3[p[3]];
+                }
+            });
             return;
         }
         case Path::kGeneric:
-            read_row_reference(src, n, dst);
+            each_row([&](const uint8_t* s, uint32_t* d) { read_row_reference(s, n, d); });
             return;
     }
 }
@@ -392,20 +486,45 @@ void PixelReader::set_colour(uint32_t index, uint16_t r, uint16_t g, uint16_t b)
 
 namespace {
 
+// A TPIXEL row of n >= 1 pixels, one at a time: load 4 bytes (R G B and the next pixel's R) and
+// keep the top three in big-endian order; the last pixel has no fourth byte to borrow and is
+// read byte by byte.
+void rgb24_scalar(const uint8_t* src, size_t n, uint32_t* dst) {
+    for (size_t i = 0; i + 1 < n; ++i) {
+        uint32_t v = host32(src + i * 3);
+        if constexpr (!kHostBig) v = __builtin_bswap32(v);
+        dst[i] = v >> 8;
+    }
+    const uint8_t* last = src + (n - 1) * 3;
+    dst[n - 1] = uint32_t{last[0]} << 16 | uint32_t{last[1]} << 8 | last[2];
+}
+
 #if defined(__x86_64__) || defined(__i386__)
 // SSSE3 (every x86-64 CPU since 2006, but not the x86-64 baseline the build targets) moves the
-// bytes of four TPIXELs into place with one shuffle; chosen at run time.
-__attribute__((target("ssse3"))) size_t rgb24_blocks_ssse3(const uint8_t* src, size_t n,
-                                                           uint32_t* dst) {
+// bytes of four TPIXELs into place with one shuffle; chosen at run time. Rows of at least six
+// pixels (16 bytes), so that every load stays inside the row.
+__attribute__((target("ssse3"))) void rgb24_rows_ssse3(const uint8_t* src, size_t src_stride,
+                                                       size_t n, size_t rows, uint32_t* dst,
+                                                       size_t dst_stride) {
     // Lane k takes bytes B, G, R of pixel k; index -1 zeroes the padding byte.
     const __m128i order = _mm_setr_epi8(2, 1, 0, -1, 5, 4, 3, -1, 8, 7, 6, -1, 11, 10, 9, -1);
-    size_t i = 0;
-    // 16 bytes are loaded for 12 used: stop while 4 spare bytes still follow.
-    for (; i + 6 <= n; i += 4) {
-        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i * 3));
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i), _mm_shuffle_epi8(v, order));
+    // The same for the last four pixels of a row, loaded as its last 16 bytes (4 spare in front).
+    const __m128i last = _mm_setr_epi8(6, 5, 4, -1, 9, 8, 7, -1, 12, 11, 10, -1, 15, 14, 13, -1);
+    for (size_t y = 0; y < rows; ++y, src += src_stride, dst += dst_stride) {
+        size_t i = 0;
+        // 16 bytes are loaded for 12 used: stop while 4 spare bytes still follow.
+        for (; i + 6 <= n; i += 4) {
+            const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i * 3));
+            _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i), _mm_shuffle_epi8(v, order));
+        }
+        if (n - i == 5) {  // the last block covers four of the five left
+            const uint8_t* p = src + i * 3;
+            dst[i] = uint32_t{p[0]} << 16 | uint32_t{p[1]} << 8 | p[2];
+        }
+        // Overlaps pixels already written, with the same values.
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + n * 3 - 16));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + n - 4), _mm_shuffle_epi8(v, last));
     }
-    return i;
 }
 
 bool have_ssse3() {
@@ -417,20 +536,20 @@ bool have_ssse3() {
 }  // namespace
 
 void rgb24_to_canonical(const uint8_t* src, size_t n, uint32_t* dst) {
+    rgb24_rows_to_canonical(src, 0, n, 1, dst, 0);
+}
+
+void rgb24_rows_to_canonical(const uint8_t* src, size_t src_stride, size_t n, size_t rows,
+                             uint32_t* dst, size_t dst_stride) {
     if (n == 0) return;
-    size_t i = 0;
 #if defined(__x86_64__) || defined(__i386__)
-    if (have_ssse3()) i = rgb24_blocks_ssse3(src, n, dst);
-#endif
-    // Load 4 bytes (R G B and the next pixel's R) and keep the top three in big-endian order;
-    // the last pixel has no fourth byte to borrow and is read byte by byte.
-    for (; i + 1 < n; ++i) {
-        uint32_t v = host32(src + i * 3);
-        if constexpr (!kHostBig) v = __builtin_bswap32(v);
-        dst[i] = v >> 8;
+    if (n >= 6 && have_ssse3()) {
+        rgb24_rows_ssse3(src, src_stride, n, rows, dst, dst_stride);
+        return;
     }
-    const uint8_t* last = src + (n - 1) * 3;
-    dst[n - 1] = uint32_t{last[0]} << 16 | uint32_t{last[1]} << 8 | last[2];
+#endif
+    for (size_t y = 0; y < rows; ++y)
+        rgb24_scalar(src + y * src_stride, n, dst + y * dst_stride);
 }
 
 void clear_padding(uint32_t* px, size_t n) {

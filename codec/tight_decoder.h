@@ -38,7 +38,7 @@ class TightDecoder final : public RectDecoder {
     DecodeResult decode_jpeg(const Rect& r, std::span<const uint8_t> jpeg, DecodeTarget& t);
     DecodeResult decode_basic(const Rect& r, const Basic& b, DecodeTarget& t);
 
-    std::array<InflateStream, 4> streams_;
+    std::array<BulkInflateStream, 4> streams_;
     void* jpeg_ = nullptr;           // TurboJPEG decompressor, created by the first JPEG rectangle
     std::vector<uint8_t> rows_;      // filtered data of a few rows
     std::vector<int32_t> gradient_;  // gradient filter: channel values of the previous and this row

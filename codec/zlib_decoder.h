@@ -22,7 +22,7 @@ class ZlibDecoder final : public RectDecoder {
     void reset() override { stream_.reset(); }
 
   private:
-    InflateStream stream_;
+    BulkInflateStream stream_;   // whole rectangles of pixels: ISA-L
     std::vector<uint8_t> rows_;  // a few rows of inflated wire pixels at a time
 };
 

@@ -6,7 +6,7 @@
 set -euo pipefail
 
 build_pkgs=(build-essential cmake ninja-build pkg-config git
-  liburing-dev libxxhash-dev libturbojpeg0-dev libzstd-dev zlib1g-dev nettle-dev libgmp-dev
+  liburing-dev libxxhash-dev libturbojpeg0-dev libzstd-dev zlib1g-dev libisal-dev nettle-dev libgmp-dev
   libgnutls28-dev prometheus-cpp-dev libcli11-dev libtomlplusplus-dev libgtest-dev libgmock-dev libbenchmark-dev)
 test_pkgs=(tigervnc-standalone-server tigervnc-tools tigervnc-viewer x11vnc xvfb vncsnapshot
   tightvncserver xfonts-base qemu-system-x86 libvncserver-dev libx11-dev x11-apps x11-utils

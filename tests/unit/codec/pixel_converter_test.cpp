@@ -143,6 +143,47 @@ TEST(PixelReader, Every16BitValueMatchesTheReference) {
     }
 }
 
+TEST(PixelReader, Short16BitRowsMatchTheReference) {
+    // Row lengths around the eight-pixel blocks (and the overlapping last block), at odd source
+    // alignments; nothing may be written past the row.
+    std::mt19937 rng(7);
+    for (const PixelFormat& pf : formats16()) {
+        SCOPED_TRACE(pf.describe());
+        PixelReader r(pf);
+        for (size_t n = 0; n <= 26; ++n)
+            for (size_t offset = 0; offset < 3; ++offset) {
+                Bytes wire(offset + 2 * n);
+                for (auto& b : wire)
+                    b = static_cast<uint8_t>(rng());
+                std::vector<uint32_t> fast(n + 1, 0xdeadbeef), ref(n + 1, 0xdeadbeef);
+                r.read_row(wire.data() + offset, n, fast.data());
+                r.read_row_reference(wire.data() + offset, n, ref.data());
+                ASSERT_EQ(fast, ref) << "n " << n << " offset " << offset;
+                EXPECT_EQ(fast[n], 0xdeadbeefu) << "wrote past the row";
+            }
+    }
+}
+
+TEST(PixelReader, Rgb565WidensByBitReplication) {
+    // Hand-worked: 5 bits abcde -> abcdeabc, 6 bits abcdef -> abcdefab.
+    PixelReader r(PixelFormat::rgb565());
+    const uint16_t v[8] = {0xffff, 0x0000, 0xf800, 0x07e0, 0x001f, 0x8410, 0x4208, 0x1234};
+    Bytes wire;
+    for (uint16_t x : v)
+        put_wire(wire, x, PixelFormat::rgb565());
+    uint32_t out[8];
+    r.read_row(wire.data(), 8, out);
+    EXPECT_EQ(out[0], 0xffffffu);
+    EXPECT_EQ(out[1], 0x000000u);
+    EXPECT_EQ(out[2], 0xff0000u);
+    EXPECT_EQ(out[3], 0x00ff00u);
+    EXPECT_EQ(out[4], 0x0000ffu);
+    EXPECT_EQ(out[5], 0x848284u);  // r 10000, g 100000, b 10000
+    EXPECT_EQ(out[6], 0x424142u);  // r 01000, g 010000, b 01000
+    // 0x1234: r 00010 -> 00010000, g 010001 -> 01000101, b 10100 -> 10100101
+    EXPECT_EQ(out[7], 0x1045a5u);
+}
+
 TEST(PixelReader, Every8BitValueMatchesTheReference) {
     std::vector<PixelFormat> fs = formats8();
     fs.push_back(colour_map8());
@@ -357,6 +398,57 @@ TEST(PixelRows, Rgb24ToCanonical) {
                       uint32_t{src[3 * i]} << 16 | uint32_t{src[3 * i + 1]} << 8 | src[3 * i + 2])
                 << "n " << n << " pixel " << i;
         EXPECT_EQ(out[n], 0xdeadbeefu);
+    }
+}
+
+TEST(PixelRows, Rgb24RowsHonourBothStrides) {
+    std::mt19937 rng(5);
+    for (size_t n : {1u, 5u, 6u, 9u, 64u}) {
+        const size_t rows = 3, src_stride = 3 * n + 2, dst_stride = n + 3;
+        Bytes src(src_stride * rows);
+        for (auto& b : src)
+            b = static_cast<uint8_t>(rng());
+        std::vector<uint32_t> out(dst_stride * rows, 0xdeadbeef);
+        rgb24_rows_to_canonical(src.data(), src_stride, n, rows, out.data(), dst_stride);
+        for (size_t y = 0; y < rows; ++y) {
+            std::vector<uint32_t> row(n);
+            rgb24_to_canonical(src.data() + y * src_stride, n, row.data());
+            for (size_t i = 0; i < n; ++i)
+                ASSERT_EQ(out[y * dst_stride + i], row[i]) << "n " << n << " row " << y;
+            for (size_t i = n; i < dst_stride; ++i)
+                ASSERT_EQ(out[y * dst_stride + i], 0xdeadbeefu) << "wrote into the gap";
+        }
+    }
+}
+
+TEST(PixelRows, ReadRowsMatchesReadRowForEveryPath) {
+    std::vector<PixelFormat> fs = formats16();
+    for (const auto& f : formats8())
+        fs.push_back(f);
+    for (const auto& f : formats32())
+        fs.push_back(f);
+    fs.push_back(colour_map8());
+    std::mt19937 rng(11);
+    for (const PixelFormat& pf : fs) {
+        SCOPED_TRACE(pf.describe());
+        PixelReader r(pf);
+        const size_t bpp = r.bytes_per_pixel();
+        for (size_t n : {1u, 7u, 8u, 9u, 17u, 64u}) {
+            const size_t rows = 3, src_stride = bpp * n + 1, dst_stride = n + 2;
+            Bytes src(src_stride * rows);
+            for (auto& b : src)
+                b = static_cast<uint8_t>(rng());
+            std::vector<uint32_t> out(dst_stride * rows, 0xdeadbeef);
+            r.read_rows(src.data(), src_stride, n, rows, out.data(), dst_stride);
+            for (size_t y = 0; y < rows; ++y) {
+                std::vector<uint32_t> ref(n);
+                r.read_row_reference(src.data() + y * src_stride, n, ref.data());
+                for (size_t i = 0; i < n; ++i)
+                    ASSERT_EQ(out[y * dst_stride + i], ref[i]) << "n " << n << " row " << y;
+                for (size_t i = n; i < dst_stride; ++i)
+                    ASSERT_EQ(out[y * dst_stride + i], 0xdeadbeefu) << "wrote into the gap";
+            }
+        }
     }
 }
 

@@ -86,7 +86,7 @@ TEST(ZlibDecoder, ResetStartsANewStream) {
 }
 
 TEST(ZlibDecoder, LargeRectangleInManyChunks) {
-    const Rect r{0, 0, 300, 200};
+    const Rect r{0, 0, 300, 300};  // 360 KB: more than one chunk
     std::mt19937 rng(7);
     std::vector<uint32_t> want(r.area());
     Bytes raw;
@@ -96,7 +96,7 @@ TEST(ZlibDecoder, LargeRectangleInManyChunks) {
     }
     Deflater z;
     const auto body = test::length_prefixed(z.compress(raw.v));
-    Framebuffer fb = test::filled_fb(300, 200, 0);
+    Framebuffer fb = test::filled_fb(300, 300, 0);
     PixelReader px(PixelFormat::canonical());
     DecodeTarget t{fb, px};
     ZlibDecoder d;
@@ -104,6 +104,68 @@ TEST(ZlibDecoder, LargeRectangleInManyChunks) {
     ASSERT_EQ(res.status, DecodeStatus::kDone) << res.error;
     EXPECT_EQ(res.consumed, body.size());
     EXPECT_EQ(test::pixels_of(fb), want);
+}
+
+// Rows narrower than the framebuffer go through the chunk buffer, several chunks here; a second
+// rectangle continues the same stream.
+TEST(ZlibDecoder, LargeNarrowRgb565RectangleInManyChunks) {
+    const Rect r{3, 1, 290, 500};  // 290 KB of 16-bit pixels: more than one chunk
+    std::mt19937 rng(9);
+    Framebuffer fb = test::filled_fb(300, 510, test::kSentinel);
+    PixelReader px(PixelFormat::rgb565());
+    DecodeTarget t{fb, px};
+    ZlibDecoder d;
+    Deflater z;
+    for (int round = 0; round < 2; ++round) {
+        std::vector<uint32_t> want(r.area());
+        Bytes raw;
+        for (auto& p : want) {
+            const uint32_t v = rng() % 3 ? 0xffff : rng() & 0xffff;
+            raw.px16(v);
+            const uint32_t rr = v >> 11, gg = (v >> 5) & 63, bb = v & 31;
+            p = ((rr << 3) | (rr >> 2)) << 16 | ((gg << 2) | (gg >> 4)) << 8 |
+                ((bb << 3) | (bb >> 2));
+        }
+        const auto body = test::length_prefixed(z.compress(raw.v));
+        const DecodeResult res = d.decode(r, body, t);
+        ASSERT_EQ(res.status, DecodeStatus::kDone) << res.error;
+        EXPECT_EQ(res.consumed, body.size());
+        EXPECT_EQ(test::rect_pixels(fb, r), want);
+        EXPECT_TRUE(test::outside_untouched(fb, r, test::kSentinel));
+    }
+}
+
+// Full-width canonical rows are inflated straight into the framebuffer: the padding byte the
+// server sent must still be cleared, as on the row-by-row path.
+TEST(ZlibDecoder, FullWidthRowsClearThePaddingByte) {
+    const Rect r{0, 1, 5, 2};
+    Bytes raw;
+    std::vector<uint32_t> want;
+    for (uint32_t i = 0; i < r.area(); ++i) {
+        const uint32_t rgb = 0x102030u * (i + 1) & 0xffffff;
+        raw.u8(rgb).u8(rgb >> 8).u8(rgb >> 16).u8(0xab);  // padding byte set
+        want.push_back(rgb);
+    }
+    Deflater z;
+    const auto c = zlib_case(PixelFormat::canonical(), r, test::length_prefixed(z.compress(raw.v)));
+    test::expect_decodes_to(c, test::expected_fb(5, 4, r, want));
+    test::expect_truncations_wait(c);
+}
+
+TEST(ZlibDecoder, FullWidthRowsRejectShortDataAndBombs) {
+    const Rect r{0, 1, 5, 2};
+    Bytes raw;
+    for (uint32_t i = 0; i + 1 < r.area(); ++i)  // one pixel short
+        raw.px32(kG);
+    Deflater z;
+    test::expect_rejected(
+        zlib_case(PixelFormat::canonical(), r, test::length_prefixed(z.compress(raw.v))),
+        "zlib: zlib data ends before the rectangle does");
+    raw.px32(kG).px32(kB);  // one pixel too many
+    Deflater z2;
+    test::expect_rejected(
+        zlib_case(PixelFormat::canonical(), r, test::length_prefixed(z2.compress(raw.v))),
+        "zlib: zlib data inflates to more than the rectangle needs");
 }
 
 TEST(ZlibDecoder, RejectsGarbage) {
