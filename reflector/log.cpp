@@ -10,19 +10,6 @@ namespace {
 LogLevel g_level = LogLevel::kInfo;
 LogFormat g_format = LogFormat::kText;
 
-const char* level_name(LogLevel l) {
-    switch (l) {
-        case LogLevel::kDebug:
-            return "debug";
-        case LogLevel::kInfo:
-            return "info";
-        case LogLevel::kWarn:
-            return "warn";
-        default:
-            return "error";
-    }
-}
-
 void json_escape(const char* s, std::string& out) {
     for (; *s; ++s) {
         const unsigned char c = static_cast<unsigned char>(*s);
@@ -39,6 +26,19 @@ void json_escape(const char* s, std::string& out) {
     }
 }
 }  // namespace
+
+const char* log_level_name(LogLevel l) {
+    switch (l) {
+        case LogLevel::kDebug:
+            return "debug";
+        case LogLevel::kInfo:
+            return "info";
+        case LogLevel::kWarn:
+            return "warn";
+        default:
+            return "error";
+    }
+}
 
 void log_configure(LogLevel level, LogFormat format) {
     g_level = level;
@@ -80,14 +80,14 @@ void log_event(LogLevel level, const char* event, const char* fmt, ...) {
                   t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, ts.tv_nsec / 1000000);
     std::string line;
     if (g_format == LogFormat::kJson) {
-        line = std::string("{\"ts\":\"") + when + "\",\"level\":\"" + level_name(level) +
+        line = std::string("{\"ts\":\"") + when + "\",\"level\":\"" + log_level_name(level) +
                "\",\"event\":\"";
         json_escape(event, line);
         line += "\",\"details\":\"";
         json_escape(details, line);
         line += "\"}\n";
     } else {
-        line = std::string(when) + " " + level_name(level) + " " + event;
+        line = std::string(when) + " " + log_level_name(level) + " " + event;
         if (details[0]) line += std::string(" ") + details;
         line += "\n";
     }

@@ -12,6 +12,7 @@ enum class LogFormat { kText, kJson };
 void log_configure(LogLevel level, LogFormat format);
 bool log_enabled(LogLevel level);
 bool parse_log_level(const std::string& s, LogLevel& out);
+const char* log_level_name(LogLevel level);
 void log_event(LogLevel level, const char* event, const char* fmt = nullptr, ...)
     __attribute__((format(printf, 3, 4)));
 
