@@ -9,7 +9,8 @@ void DeliveryRateEstimator::on_acknowledged(Clock::time_point sent, Clock::time_
     if (acked < sent || bytes == 0) return;
     Clock::duration transfer = acked - sent - std::min(min_rtt, acked - sent);
     const bool lower_bound = transfer < kMinTransfer;
-    transfer = std::max<Clock::duration>(transfer, std::chrono::milliseconds(1));
+    if (lower_bound && bytes < kMinBoundBytes) return;  // a burst: proves nothing
+    transfer = std::max(transfer, kMinTransfer);
     const double seconds = std::chrono::duration<double>(transfer).count();
     if (samples_.size() >= kMaxSamples) samples_.pop_front();
     samples_.push_back(Sample{acked, static_cast<double>(bytes) / seconds, lower_bound});

@@ -11,14 +11,18 @@ namespace rfbcast {
 // decoding. Measured from updates the viewer acknowledged (its next request, or its answer to a
 // fence sent after the update): bytes over the time they took beyond one round trip.
 //
-// A small update says little about the link (it is over in a round trip), so updates that took
-// less than `kMinTransfer` count only as a lower bound: they may raise the estimate, never lower
+// An update that took less than `kMinTransfer` beyond the round trip says only that the link is
+// at least bytes / kMinTransfer fast, and only if it was large: shapers, Wi-Fi and TCP's initial
+// window let a small burst through at once whatever the sustained rate (a 1 KB update through a
+// 256 kbit/s token bucket arrives in a millisecond). So updates under `kMinBoundBytes` that went
+// quickly are ignored, larger ones are lower bounds: they may raise the estimate, never lower
 // it. The estimate is the largest measurement of the last `kWindow`, so one slow decode does not
 // halve a viewer's quality, and a link that got slower shows within the window.
 class DeliveryRateEstimator {
   public:
     static constexpr Clock::duration kWindow = std::chrono::seconds(3);
     static constexpr Clock::duration kMinTransfer = std::chrono::milliseconds(15);
+    static constexpr size_t kMinBoundBytes = 16 * 1024;
 
     // An update of `bytes`, handed to the socket at `sent`, was acknowledged at `acked`.
     // `min_rtt` is the path's round trip without queueing (TCP_INFO), zero if unknown.

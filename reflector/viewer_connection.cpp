@@ -670,9 +670,9 @@ bool ViewerConnection::build_update() {
     }
     const size_t level =
         refresh ? 0 : ladder_.choose(now, tiles.size(), estimate.rate, estimate.exact, target);
-    // A lossless refresh also goes at the viewer's pace, a share at a time.
-    if ((refresh || estimate.exact) && estimate.rate > 0)
-        fit_to_budget(tiles, level, estimate.rate);
+    // Within what the link carries in half a second (a lower bound is safe here: it can only
+    // make the update smaller); a lossless refresh too, a share at a time.
+    if (estimate.rate > 0) fit_to_budget(tiles, level, estimate.rate);
     req.tiles.reserve(tiles.size());
     for (size_t i : tiles) {
         const rfb::Rect tile = grid.tile_rect(i);
@@ -716,9 +716,12 @@ bool ViewerConnection::build_update() {
 // shows recent pixels (never a backlog of whole frames), and every region gets its turn.
 void ViewerConnection::fit_to_budget(std::vector<size_t>& tiles, size_t level, double rate) {
     constexpr double kUpdateBudget = 0.5;  // seconds of the viewer's rate
-    constexpr size_t kMinTiles = 4;
+    // At least this much, so that on a link that got faster the update is big enough to show
+    // it (DeliveryRateEstimator ignores quick small ones); 0.75 s at 256 kbit/s.
+    constexpr double kMinBudgetBytes = 24 * 1024;
     const double per_tile = std::max(1.0, ladder_.predict(level, 1));
-    const size_t fit = std::max(kMinTiles, static_cast<size_t>(rate * kUpdateBudget / per_tile));
+    const double budget = std::max(rate * kUpdateBudget, kMinBudgetBytes);
+    const size_t fit = std::max<size_t>(1, static_cast<size_t>(budget / per_tile));
     if (tiles.size() <= fit) return;
     const auto first = std::lower_bound(tiles.begin(), tiles.end(), tile_cursor_);
     std::rotate(tiles.begin(), first, tiles.end());

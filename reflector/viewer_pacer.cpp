@@ -30,8 +30,6 @@ void ViewerPacer::refill(Clock::time_point now) const {
 }
 
 void ViewerPacer::on_update_sent(Clock::time_point now, size_t bytes, bool acknowledged) {
-    // The stall clock starts when the viewer owes us something, not at its last reply.
-    if (in_flight_.empty()) last_progress_ = now;
     if (acknowledged) {
         if (in_flight_.size() >= kMaxInFlight) in_flight_.pop_front();
         in_flight_.push_back(Sent{now, bytes});
@@ -83,11 +81,15 @@ bool ViewerPacer::may_send(Clock::time_point now, size_t unsent_bytes,
 
 std::string ViewerPacer::stalled(Clock::time_point now, size_t pending_bytes) const {
     if (options_.stall_timeout <= Clock::duration::zero()) return {};
-    if (in_flight_.empty() && pending_bytes == 0) return {};
-    if (now - last_progress_ < options_.stall_timeout) return {};
-    const auto s = std::chrono::duration_cast<std::chrono::seconds>(now - last_progress_).count();
-    if (!in_flight_.empty())
-        return "no progress: update not acknowledged for " + std::to_string(s) + " s";
+    if (pending_bytes == 0) {
+        owing_since_ = {};
+        return {};
+    }
+    // The clock starts when the viewer began to owe us bytes, not at its last progress before.
+    if (owing_since_ == Clock::time_point{}) owing_since_ = now;
+    const Clock::time_point since = std::max(last_progress_, owing_since_);
+    if (now - since < options_.stall_timeout) return {};
+    const auto s = std::chrono::duration_cast<std::chrono::seconds>(now - since).count();
     return "no progress: " + std::to_string(pending_bytes) + " bytes not taken for " +
            std::to_string(s) + " s";
 }

@@ -26,8 +26,9 @@ struct PacingOptions {
 // - what waits unsent (ours and the kernel's) is under the low-water mark, so the update sent
 //   is the newest frame, not one queued behind older ones,
 // - the frame-rate cap and the byte-rate cap (a token bucket) allow it.
-// A viewer that leaves an update unacknowledged, or bytes unaccepted by TCP, for
-// `stall_timeout` has stalled: the caller closes it.
+// A viewer that leaves bytes undelivered (ours queued, the kernel's unsent or unacknowledged)
+// with no progress for `stall_timeout` has stalled: the caller closes it. One that took
+// everything and simply stopped asking owes nothing and stays (a minimised viewer, say).
 class ViewerPacer {
   public:
     explicit ViewerPacer(PacingOptions options = {}) : options_(options) {}
@@ -53,7 +54,9 @@ class ViewerPacer {
     size_t unacknowledged() const { return in_flight_.size(); }
 
     // Empty while alive; else why it stalled. `pending_bytes`: bytes the viewer has not taken
-    // yet (ours, and the kernel's unsent and unacknowledged).
+    // yet (ours, and the kernel's unsent and unacknowledged); progress is TCP delivering bytes
+    // or the viewer acknowledging an update.
+    // Called about once a second (it notes when the viewer began to owe bytes).
     std::string stalled(Clock::time_point now, size_t pending_bytes) const;
 
     DeliveryRateEstimator::Estimate rate(Clock::time_point now) const {
@@ -75,6 +78,7 @@ class ViewerPacer {
     static constexpr size_t kMaxInFlight = 64;
     Clock::time_point last_sent_{};
     Clock::time_point last_progress_{};
+    mutable Clock::time_point owing_since_{};
     uint64_t tcp_acked_ = 0;
     double cap_ = 0;
     mutable double tokens_ = 0;
