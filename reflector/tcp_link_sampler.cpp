@@ -23,6 +23,8 @@ bool sample_tcp_link(int fd, TcpLinkSample& out) {
         out.min_rtt_us = ti.tcpi_min_rtt;
     if (have(offsetof(tcp_info, tcpi_notsent_bytes) + sizeof ti.tcpi_notsent_bytes))
         out.notsent_bytes = ti.tcpi_notsent_bytes;
+    if (have(offsetof(tcp_info, tcpi_snd_wnd) + sizeof ti.tcpi_snd_wnd))
+        out.peer_window = ti.tcpi_snd_wnd;
     if (have(offsetof(tcp_info, tcpi_delivery_rate) + sizeof ti.tcpi_delivery_rate)) {
         out.delivery_rate = ti.tcpi_delivery_rate;
         out.app_limited = ti.tcpi_delivery_rate_app_limited != 0;

@@ -12,6 +12,9 @@ struct TcpLinkSample {
     uint32_t rtt_us = 0, min_rtt_us = 0;
     uint32_t notsent_bytes = 0;  // queued in the socket, not yet sent
     uint32_t unacked_segments = 0;
+    // The receive window the peer advertises: it shrinks by what the peer's kernel holds that
+    // its application has not read (0 when the kernel does not say).
+    uint32_t peer_window = 0;
 };
 
 // False (sample untouched) when the socket is not TCP or the kernel refuses.

@@ -504,6 +504,15 @@ void ViewerConnection::check_progress(Clock::time_point now) {
         pacer_.on_tcp_progress(now, tcp.bytes_acked);
         pending += tcp.notsent_bytes + (tcp.unacked_segments > 0 ? 1 : 0);
         min_rtt_us_ = tcp.min_rtt_us;
+        // A viewer that stopped reading shows as a receive window that shrank by what sits
+        // unread in its kernel (TCP has acknowledged it, so it is not pending above); a window
+        // that opens again means it read.
+        if (tcp.peer_window > peer_window_) pacer_.on_progress(now);
+        peer_window_ = tcp.peer_window;
+        max_peer_window_ = std::max(max_peer_window_, tcp.peer_window);
+        constexpr uint32_t kUnreadBytes = 64 * 1024;  // below this, not worth a verdict
+        const uint32_t unread = max_peer_window_ - tcp.peer_window;
+        if (unread >= kUnreadBytes) pending += unread;
     }
     const std::string why = pacer_.stalled(now, pending);
     if (why.empty()) return;

@@ -149,6 +149,7 @@ class ViewerConnection final : public ConnectionOwner {
     EventLoop::TimerId pace_timer_ = 0, refresh_timer_ = 0;
     Clock::time_point pace_timer_at_{};
     uint32_t min_rtt_us_ = 0;
+    uint32_t peer_window_ = 0, max_peer_window_ = 0;  // check_progress's last and largest
     size_t tile_cursor_ = 0;  // where the next partial update starts (fit_to_budget)
 
     // Encode completions hold a weak reference: a viewer gone before its bodies come back is

@@ -26,9 +26,10 @@ struct PacingOptions {
 // - what waits unsent (ours and the kernel's) is under the low-water mark, so the update sent
 //   is the newest frame, not one queued behind older ones,
 // - the frame-rate cap and the byte-rate cap (a token bucket) allow it.
-// A viewer that leaves bytes undelivered (ours queued, the kernel's unsent or unacknowledged)
-// with no progress for `stall_timeout` has stalled: the caller closes it. One that took
-// everything and simply stopped asking owes nothing and stays (a minimised viewer, say).
+// A viewer that leaves bytes untaken (ours queued, the kernel's unsent or unacknowledged, or
+// delivered to its kernel but not read: its receive window stays shut) with no progress for
+// `stall_timeout` has stalled: the caller closes it. One that read everything and simply stopped
+// asking owes nothing and stays (a minimised viewer, say).
 class ViewerPacer {
   public:
     explicit ViewerPacer(PacingOptions options = {}) : options_(options) {}
@@ -43,6 +44,8 @@ class ViewerPacer {
     // The viewer switched to continuous updates: the requests that would have acknowledged
     // earlier updates never come.
     void forget_unacknowledged() { in_flight_.clear(); }
+    // The viewer's application read data (its receive window opened again).
+    void on_progress(Clock::time_point now) { last_progress_ = now; }
     // TCP saw the viewer take bytes (bytes_acked moved): it is making progress.
     void on_tcp_progress(Clock::time_point now, uint64_t bytes_acked);
 
