@@ -1012,6 +1012,13 @@ std::string ImageDiff::describe() const {
            hex_colour(first_b) + ", max channel delta " + std::to_string(max_delta);
 }
 
+::testing::AssertionResult same_pixels(const Image& expected, const Image& actual,
+                                       const std::string& what, int tolerance) {
+    const ImageDiff d = compare_images(expected, actual, tolerance);
+    if (d.equal()) return ::testing::AssertionSuccess();
+    return ::testing::AssertionFailure() << what << ": " << d.describe();
+}
+
 ImageDiff compare_images(const Image& a, const Image& b, int tolerance) {
     ImageDiff d;
     d.same_size = a.width == b.width && a.height == b.height && a.width > 0 && a.height > 0 &&

@@ -5,6 +5,7 @@
 // Tests run in parallel (ctest -j2), so every resource here is allocated so that two tests can
 // never share it: ports come from the kernel (bind port 0), displays are held with an flock'd
 // lease file for the fixture's lifetime, and each test has its own temporary directory.
+#include <gtest/gtest.h>
 #include <sys/types.h>
 
 #include <chrono>
@@ -335,6 +336,10 @@ struct ImageDiff {
 };
 
 ImageDiff compare_images(const Image& a, const Image& b, int tolerance = 0);
+// Pixel equality (within `tolerance` per channel) as a test assertion; the failure names `what`
+// and describes the difference.
+::testing::AssertionResult same_pixels(const Image& expected, const Image& actual,
+                                       const std::string& what, int tolerance = 0);
 size_t distinct_colours(const Image& img);
 
 // ---------------------------------------------------------------------------------------------

@@ -171,12 +171,6 @@ size_t rss_bytes(pid_t pid) {
     return 0;
 }
 
-AssertionResult same_pixels(const Image& expected, const Image& actual, const std::string& what) {
-    const ImageDiff d = compare_images(expected, actual);
-    if (d.equal()) return AssertionSuccess();
-    return AssertionFailure() << what << ": " << d.describe();
-}
-
 // lvc_viewer on any address (start_lvc_viewer dials 127.0.0.1), in hold mode until SIGUSR1,
 // then it writes `tag`.ppm once no update came for `settle_ms`. `ns`: run it inside.
 struct HeldViewer {

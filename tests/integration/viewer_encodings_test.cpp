@@ -154,12 +154,6 @@ AssertionResult looks_like_pattern(const Image& img) {
     return AssertionSuccess();
 }
 
-AssertionResult same_pixels(const Image& expected, const Image& actual, const std::string& what) {
-    const ImageDiff d = compare_images(expected, actual);
-    if (d.equal()) return AssertionSuccess();
-    return AssertionFailure() << what << ": " << d.describe();
-}
-
 // The encoding rfbcast chose for its most recent SetEncodings, and the list the viewer sent,
 // from rfbcast's debug log ("viewer-encodings viewer=N chosen=E list=a,b,").
 struct ChosenEncoding {

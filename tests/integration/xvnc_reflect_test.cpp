@@ -55,13 +55,6 @@ RfbcastOptions reflecting(int upstream_port) {
     return o;
 }
 
-AssertionResult same_pixels(const Image& expected, const Image& actual, const std::string& what,
-                            int tolerance = 0) {
-    ImageDiff d = compare_images(expected, actual, tolerance);
-    if (d.equal()) return AssertionSuccess();
-    return AssertionFailure() << what << ": " << d.describe();
-}
-
 class ReflectTest : public ::testing::Test {
   protected:
     void TearDown() override {
