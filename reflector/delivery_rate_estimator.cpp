@@ -17,6 +17,14 @@ void DeliveryRateEstimator::on_acknowledged(Clock::time_point sent, Clock::time_
     last_ = estimate(acked);
 }
 
+void DeliveryRateEstimator::on_tcp_rate(Clock::time_point now, double bytes_per_second,
+                                        bool app_limited) {
+    if (bytes_per_second <= 0) return;
+    if (samples_.size() >= kMaxSamples) samples_.pop_front();
+    samples_.push_back(Sample{now, bytes_per_second, app_limited});
+    last_ = estimate(now);
+}
+
 void DeliveryRateEstimator::expire(Clock::time_point now) const {
     while (!samples_.empty() && now - samples_.front().at > kWindow)
         samples_.pop_front();

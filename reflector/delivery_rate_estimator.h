@@ -29,6 +29,11 @@ class DeliveryRateEstimator {
     void on_acknowledged(Clock::time_point sent, Clock::time_point acked, size_t bytes,
                          Clock::duration min_rtt);
 
+    // The kernel's own delivery-rate sample (TCP_INFO), for viewers that acknowledge nothing
+    // (continuous updates without fences): it measures the link, not the viewer's reading, so
+    // it is used only when there is nothing better. App-limited samples are lower bounds.
+    void on_tcp_rate(Clock::time_point now, double bytes_per_second, bool app_limited);
+
     struct Estimate {
         double rate = 0;     // bytes per second; 0: nothing known yet
         bool exact = false;  // false: only a lower bound (the link may be much faster)

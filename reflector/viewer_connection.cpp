@@ -504,6 +504,10 @@ void ViewerConnection::check_progress(Clock::time_point now) {
         pacer_.on_tcp_progress(now, tcp.bytes_acked);
         pending += tcp.notsent_bytes + (tcp.unacked_segments > 0 ? 1 : 0);
         min_rtt_us_ = tcp.min_rtt_us;
+        // Continuous updates without fences acknowledge nothing: the kernel's delivery rate
+        // is the only measure of the link there is.
+        if (continuous_ && !supports_fence_)
+            pacer_.on_tcp_rate(now, static_cast<double>(tcp.delivery_rate), tcp.app_limited);
         // A viewer that stopped reading shows as a receive window that shrank by what sits
         // unread in its kernel (TCP has acknowledged it, so it is not pending above); a window
         // that opens again means it read.

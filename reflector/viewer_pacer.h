@@ -44,6 +44,10 @@ class ViewerPacer {
     // The viewer switched to continuous updates: the requests that would have acknowledged
     // earlier updates never come.
     void forget_unacknowledged() { in_flight_.clear(); }
+    // TCP_INFO's delivery rate, for a viewer that acknowledges nothing itself.
+    void on_tcp_rate(Clock::time_point now, double bytes_per_second, bool app_limited) {
+        estimator_.on_tcp_rate(now, bytes_per_second, app_limited);
+    }
     // The viewer's application read data (its receive window opened again).
     void on_progress(Clock::time_point now) { last_progress_ = now; }
     // TCP saw the viewer take bytes (bytes_acked moved): it is making progress.

@@ -57,6 +57,22 @@ TEST(DeliveryRateEstimator, ALinkThatSlowsDownShowsWithinTheWindow) {
     EXPECT_NEAR(e.estimate(t).rate, 20000, 1);
 }
 
+TEST(DeliveryRateEstimator, TcpRateSamplesStandInWhenNothingIsAcknowledged) {
+    DeliveryRateEstimator e;
+    e.on_tcp_rate(t0, 50000, true);  // app-limited: the link is at least this fast
+    auto est = e.estimate(t0);
+    EXPECT_NEAR(est.rate, 50000, 1);
+    EXPECT_FALSE(est.exact);
+    e.on_tcp_rate(t0 + seconds(1), 30000, false);  // link-limited: a measurement
+    est = e.estimate(t0 + seconds(1));
+    EXPECT_NEAR(est.rate, 50000, 1) << "the bound still says at least 50 KB/s";
+    EXPECT_FALSE(est.exact);
+    e.on_tcp_rate(t0 + seconds(4), 30000, false);  // the bound has left the window
+    est = e.estimate(t0 + seconds(4));
+    EXPECT_NEAR(est.rate, 30000, 1);
+    EXPECT_TRUE(est.exact);
+}
+
 TEST(QualityLadder, StepsStayWithinWhatTheViewerAskedAndTheSessionAllows) {
     QualityLadder l;
     l.configure(-1, 0, 9);
