@@ -18,6 +18,20 @@ void ViewerPacer::set_rate_cap(double bytes_per_second) {
     cap_ = std::max(0.0, bytes_per_second);
 }
 
+// The frame-rate cap is an average, not a minimum gap: a bucket of kFrameBurst frames lets a
+// frame that comes a little early (a 30 fps source against a 30 fps cap jitters both ways) go at
+// once instead of merging it into the next one.
+void ViewerPacer::refill_frames(Clock::time_point now) const {
+    constexpr double kFrameBurst = 2;
+    if (frames_at_ == Clock::time_point{}) {
+        frame_tokens_ = kFrameBurst;
+    } else if (now > frames_at_) {
+        frame_tokens_ =
+            std::min(kFrameBurst, frame_tokens_ + options_.max_fps * seconds(now - frames_at_));
+    }
+    frames_at_ = now;
+}
+
 void ViewerPacer::refill(Clock::time_point now) const {
     if (cap_ <= 0) return;
     const double burst = cap_ * kBurstSeconds;
@@ -34,6 +48,8 @@ void ViewerPacer::on_update_sent(Clock::time_point now, size_t bytes, bool ackno
         if (in_flight_.size() >= kMaxInFlight) in_flight_.pop_front();
         in_flight_.push_back(Sent{now, bytes});
     }
+    refill_frames(now);
+    frame_tokens_ -= 1;
     last_sent_ = now;
     refill(now);
     if (cap_ > 0) tokens_ -= static_cast<double>(bytes);
@@ -56,10 +72,13 @@ void ViewerPacer::on_tcp_progress(Clock::time_point now, uint64_t bytes_acked) {
 
 Clock::time_point ViewerPacer::earliest(Clock::time_point now) const {
     Clock::time_point t = now;
-    if (options_.max_fps > 0 && last_sent_ != Clock::time_point{}) {
-        const auto interval = std::chrono::duration_cast<Clock::duration>(
-            std::chrono::duration<double>(1.0 / options_.max_fps));
-        t = std::max(t, last_sent_ + interval);
+    if (options_.max_fps > 0) {
+        refill_frames(now);
+        if (frame_tokens_ < 1) {
+            const auto wait = std::chrono::duration_cast<Clock::duration>(
+                std::chrono::duration<double>((1 - frame_tokens_) / options_.max_fps));
+            t = std::max(t, now + wait);
+        }
     }
     if (cap_ > 0) {
         refill(now);

@@ -74,6 +74,7 @@ class ViewerPacer {
 
   private:
     void refill(Clock::time_point now) const;
+    void refill_frames(Clock::time_point now) const;
 
     PacingOptions options_;
     DeliveryRateEstimator estimator_;
@@ -89,6 +90,8 @@ class ViewerPacer {
     uint64_t tcp_acked_ = 0;
     double cap_ = 0;
     mutable double tokens_ = 0;
+    mutable double frame_tokens_ = 0;
+    mutable Clock::time_point frames_at_{};
     mutable Clock::time_point tokens_at_{};
 };
 
