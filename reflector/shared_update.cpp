@@ -31,7 +31,7 @@ std::shared_ptr<SharedUpdate> SharedUpdate::start(TileEncodeService& encoder,
         // viewer waiting for it has left meanwhile.
         const auto outcome = encoder.get(
             fb, t.rect, t.hash, u->request_.profile, u->request_.profile_id, body,
-            [self = u->shared_from_this(), i](rfb::SharedBytes b) {
+            [self = u, i](rfb::SharedBytes b) {
                 self->bodies_[i] = std::move(b);
                 if (--self->waiting_ == 0) self->assemble();
             },

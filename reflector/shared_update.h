@@ -20,7 +20,7 @@ namespace rfbcast {
 // dirty tiles, at the same framebuffer content) would each build an identical update; building
 // it once turns the per-viewer work of a frame into one send of one buffer. The bodies come
 // from the TileEncodeService (cache or pool), so the update may finish later on the loop.
-class SharedUpdate : public std::enable_shared_from_this<SharedUpdate> {
+class SharedUpdate {
   public:
     struct Tile {
         rfb::Rect rect;      // clipped to what the viewer sees

@@ -414,30 +414,33 @@ bool ViewerConnection::can_send_now() {
     const PacingOptions& po = session_.options().pacing;
     // Request-driven viewers acknowledge by asking again; continuous ones by fence, if they can.
     const size_t limit = !continuous_ ? 1 : supports_fence_ ? po.max_unacknowledged : SIZE_MAX;
-    if (pacer_.unacknowledged() >= limit) return false;  // the acknowledgement wakes us
     // A request-driven viewer asked again only after taking the last update: the kernel holds
     // nothing of it, so TCP_INFO (a syscall per viewer per frame) is only asked of the others.
     const size_t unsent = continuous_ ? unsent_bytes() : conn_->queued_bytes();
-    if (unsent > po.notsent_lowat) {
-        // Ours drains into the kernel (on_sent), the kernel's onto the wire (on_writable).
-        if (conn_->queued_bytes() == 0) conn_->wait_writable();
-        return false;
-    }
     pacer_.set_rate_cap(session_.viewer_rate_cap());
     const Clock::time_point now = session_.loop().now();
-    const Clock::time_point at = pacer_.earliest(now);
-    if (at > now) {
-        if (!pace_timer_ || pace_timer_at_ > at) {
-            if (pace_timer_) session_.loop().cancel_timer(pace_timer_);
-            pace_timer_at_ = at;
-            pace_timer_ = session_.loop().add_timer(at - now, [this] {
-                pace_timer_ = 0;
-                try_send();
-            });
-        }
-        return false;
+    switch (pacer_.gate(now, unsent, limit)) {
+        case ViewerPacer::Gate::kGo:
+            return true;
+        case ViewerPacer::Gate::kAcknowledgement:
+            return false;  // the request or fence answer wakes us
+        case ViewerPacer::Gate::kDrain:
+            // Ours drains into the kernel (on_sent), the kernel's onto the wire (on_writable).
+            if (conn_->queued_bytes() == 0) conn_->wait_writable();
+            return false;
+        case ViewerPacer::Gate::kTime:
+            break;
     }
-    return true;
+    const Clock::time_point at = pacer_.earliest(now);
+    if (!pace_timer_ || pace_timer_at_ > at) {
+        if (pace_timer_) session_.loop().cancel_timer(pace_timer_);
+        pace_timer_at_ = at;
+        pace_timer_ = session_.loop().add_timer(at - now, [this] {
+            pace_timer_ = 0;
+            try_send();
+        });
+    }
+    return false;
 }
 
 // A copy can be replayed only by a viewer that sends right now (copies are not kept across

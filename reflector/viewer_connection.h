@@ -50,9 +50,6 @@ class ViewerConnection final : public ConnectionOwner {
     void check_progress(Clock::time_point now);
     // Bytes/s this viewer takes (0: nothing measured yet).
     double rate_estimate(Clock::time_point now) const { return pacer_.rate(now).rate; }
-    // The JPEG quality of its current step (QualityLadder::kLossless: lossless).
-    int quality_now() const { return ladder_.quality(ladder_.current()); }
-    const rfb::EncodeProfile& profile() const { return profile_; }
 
     void on_data(Connection& c) override;
     void on_sent(Connection& c) override;

@@ -91,11 +91,11 @@ Clock::time_point ViewerPacer::earliest(Clock::time_point now) const {
     return t;
 }
 
-bool ViewerPacer::may_send(Clock::time_point now, size_t unsent_bytes,
-                           size_t in_flight_limit) const {
-    if (in_flight_.size() >= std::max<size_t>(1, in_flight_limit)) return false;
-    if (unsent_bytes > options_.notsent_lowat) return false;
-    return earliest(now) <= now;
+ViewerPacer::Gate ViewerPacer::gate(Clock::time_point now, size_t unsent_bytes,
+                                    size_t in_flight_limit) const {
+    if (in_flight_.size() >= std::max<size_t>(1, in_flight_limit)) return Gate::kAcknowledgement;
+    if (unsent_bytes > options_.notsent_lowat) return Gate::kDrain;
+    return earliest(now) <= now ? Gate::kGo : Gate::kTime;
 }
 
 std::string ViewerPacer::stalled(Clock::time_point now, size_t pending_bytes) const {

@@ -55,7 +55,17 @@ class ViewerPacer {
 
     // `in_flight_limit`: how many unacknowledged updates are allowed (1 for request-driven
     // viewers, whose next request is their acknowledgement).
-    bool may_send(Clock::time_point now, size_t unsent_bytes, size_t in_flight_limit) const;
+    // What the next update waits for, if anything: the caller arranges the matching wake-up.
+    enum class Gate {
+        kGo,
+        kAcknowledgement,  // in-flight limit reached: the viewer's request or fence answer
+        kDrain,            // too much unsent: the socket queue draining
+        kTime,             // a frame-rate or byte-rate cap: earliest()
+    };
+    Gate gate(Clock::time_point now, size_t unsent_bytes, size_t in_flight_limit) const;
+    bool may_send(Clock::time_point now, size_t unsent_bytes, size_t in_flight_limit) const {
+        return gate(now, unsent_bytes, in_flight_limit) == Gate::kGo;
+    }
     // The earliest time the frame-rate and byte-rate caps allow the next update.
     Clock::time_point earliest(Clock::time_point now) const;
     size_t unacknowledged() const { return in_flight_.size(); }
@@ -82,7 +92,7 @@ class ViewerPacer {
         Clock::time_point at;
         size_t bytes;
     };
-    std::deque<Sent> in_flight_;  // capped: may_send refuses past the in-flight limit
+    std::deque<Sent> in_flight_;  // capped: gate() refuses past the in-flight limit
     static constexpr size_t kMaxInFlight = 64;
     Clock::time_point last_sent_{};
     Clock::time_point last_progress_{};
