@@ -40,7 +40,16 @@ bool parse_protocol_version(std::span<const uint8_t> m, ProtocolVersion& out) {
     return true;
 }
 
-ServerHandshake::ServerHandshake(ServerHandshakeConfig config) : config_(std::move(config)) {}
+ServerHandshake::ServerHandshake(ServerHandshakeConfig config) : config_(std::move(config)) {
+    // One list to check, whichever way the passwords were given.
+    if (config_.viewonly_password)
+        config_.credentials.insert(
+            config_.credentials.begin(),
+            Credential{*config_.viewonly_password, AccessLevel::kViewOnly, 0});
+    if (config_.full_password)
+        config_.credentials.insert(config_.credentials.begin(),
+                                   Credential{*config_.full_password, AccessLevel::kFull, 0});
+}
 
 void ServerHandshake::start(std::vector<uint8_t>& out) {
     if (state_ != State::kNotStarted) return;
@@ -49,8 +58,7 @@ void ServerHandshake::start(std::vector<uint8_t>& out) {
 }
 
 uint8_t ServerHandshake::offered_type() const {
-    return (config_.full_password || config_.viewonly_password) ? security::kVncAuth
-                                                                : security::kNone;
+    return config_.credentials.empty() ? security::kNone : security::kVncAuth;
 }
 
 HandshakeStep ServerHandshake::failed(std::string log_reason) {
@@ -76,7 +84,7 @@ void ServerHandshake::begin_security(uint8_t type, std::vector<uint8_t>& out) {
     }
     // None: only 3.8 confirms it with a SecurityResult.
     if (minor_ >= 8) w.u32(0);
-    access_ = AccessLevel::kFull;
+    access_ = config_.none_access;
     state_ = State::kClientInit;
 }
 
@@ -98,8 +106,17 @@ HandshakeStep ServerHandshake::on_version(std::span<const uint8_t> msg, std::vec
     else
         minor_ = 3;  // 3.3, and 3.4-3.6 which some clients misreport
 
-    const uint8_t type = offered_type();
     ByteWriter w(out);
+    if (config_.refuse_reason) {
+        // 3.3: security type 0 then the reason; 3.7+: an empty list of types then the reason.
+        if (minor_ == 3)
+            w.u32(0);
+        else
+            w.u8(0);
+        write_string(w, *config_.refuse_reason);
+        return failed("refused: " + *config_.refuse_reason);
+    }
+    const uint8_t type = offered_type();
     if (minor_ == 3) {
         w.u32(type);  // 3.3: the server decides
         begin_security(type, out);
@@ -147,15 +164,14 @@ HandshakeStep ServerHandshake::feed(std::span<const uint8_t> in, std::vector<uin
                     return HandshakeStep{HandshakeStep::kContinue, pos, {}};
                 const std::span<const uint8_t, 16> response(rest.data(), 16);
                 pos += kVncAuthChallengeSize;
-                // Check both passwords every time so timing does not tell which one exists.
-                const bool full =
-                    config_.full_password &&
-                    vnc_auth_check(config_.challenge, response, *config_.full_password);
-                const bool view =
-                    config_.viewonly_password &&
-                    vnc_auth_check(config_.challenge, response, *config_.viewonly_password);
-                if (!full && !view) return security_failed("VNC authentication failed", out);
-                access_ = full ? AccessLevel::kFull : AccessLevel::kViewOnly;
+                // Check every password every time so timing does not tell which one matched.
+                const Credential* match = nullptr;
+                for (const Credential& c : config_.credentials)
+                    if (vnc_auth_check(config_.challenge, response, c.password) && !match)
+                        match = &c;
+                if (!match) return security_failed("VNC authentication failed", out);
+                access_ = match->access;
+                route_ = match->route;
                 ByteWriter(out).u32(0);
                 state_ = State::kClientInit;
                 break;

@@ -35,10 +35,23 @@ struct HandshakeStep {
 
 enum class AccessLevel { kNone, kViewOnly, kFull };
 
+// A password a viewer may answer the VNC Authentication challenge with, the access it grants and
+// which session it leads to (one port may serve several sessions told apart by password).
+struct Credential {
+    std::string password;
+    AccessLevel access = AccessLevel::kFull;
+    size_t route = 0;
+};
+
 struct ServerHandshakeConfig {
-    // No password at all -> security type None and full access for everyone.
-    std::optional<std::string> full_password, viewonly_password;
+    // No password at all -> security type None, with `none_access` for everyone.
+    std::optional<std::string> full_password, viewonly_password;  // route 0
     std::array<uint8_t, 16> challenge{};  // fresh random bytes for every connection
+    std::vector<Credential> credentials;  // more passwords, checked as well
+    AccessLevel none_access = AccessLevel::kFull;
+    // Set: every viewer is refused with this reason right after the version exchange, in the
+    // failure format of its version (a full session, an unknown repeater ID...).
+    std::optional<std::string> refuse_reason;
 };
 
 class ServerHandshake {
@@ -56,6 +69,8 @@ class ServerHandshake {
     // kFull / kViewOnly after a successful handshake (None grants kFull); kNone otherwise.
     AccessLevel access() const { return state_ == State::kDone ? access_ : AccessLevel::kNone; }
     bool shared_flag() const { return shared_; }
+    // The route of the credential the viewer answered with (0 for None).
+    size_t route() const { return route_; }
     uint8_t security_type() const { return security_type_; }
 
   private:
@@ -81,6 +96,7 @@ class ServerHandshake {
     uint8_t security_type_ = 0;
     AccessLevel access_ = AccessLevel::kNone;
     bool shared_ = false;
+    size_t route_ = 0;
 };
 
 }  // namespace rfb

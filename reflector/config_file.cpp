@@ -14,6 +14,7 @@
 #include <fstream>
 #include <map>
 
+#include "reflector/address_allow_list.h"
 #include "reflector/socket_address.h"
 
 namespace rfbcast {
@@ -24,9 +25,10 @@ constexpr size_t kMaxNameLength = 64;
 // The repeater handshake carries "ID:" and the ID in a 250-byte, NUL-padded field.
 constexpr size_t kMaxRepeaterIdLength = 64;
 
-constexpr const char* kGlobalKeys[] = {
-    "listen",     "repeater_listen", "allow_dynamic_ids", "display_base",   "log_level",
-    "log_format", "cache_mb",        "encode_threads",    "stats_interval", "session"};
+constexpr const char* kGlobalKeys[] = {"listen",       "repeater_listen", "allow_dynamic_ids",
+                                       "display_base", "log_level",       "log_format",
+                                       "cache_mb",     "encode_threads",  "stats_interval",
+                                       "session",      "mode1_allow",     "dynamic_id_key_file"};
 constexpr const char* kSessionKeys[] = {"name",
                                         "upstream",
                                         "repeater_id",
@@ -34,11 +36,19 @@ constexpr const char* kSessionKeys[] = {"name",
                                         "password_file",
                                         "viewonly_password_file",
                                         "upstream_password_file",
-                                        "upstream_username_file"};
+                                        "upstream_username_file",
+                                        "reverse_listen",
+                                        "repeater_secret_file",
+                                        "display"};
 constexpr const char* kLimitKeys[] = {
     "view_only_default", "max_viewers",     "max_fps",          "min_quality",
     "max_quality",       "viewer_max_kbps", "session_max_kbps", "keep_upstream_without_viewers",
-    "idle_timeout",      "input_policy",    "clipboard"};
+    "idle_timeout",      "input_policy",    "clipboard",        "input_idle_timeout"};
+
+bool check_mode1_entry(const std::string& entry, std::string& error) {
+    AddressAllowList list;
+    return list.add(entry, error);
+}
 
 template <size_t N>
 bool one_of(std::string_view key, const char* const (&keys)[N]) {
@@ -192,7 +202,7 @@ class Loader {
     std::map<std::string, toml::source_position, std::less<>> global_limit_at_;
     // Where each session wrote its name, repeater_id and listen (its header when it did not),
     // for the checks across sessions.
-    std::vector<toml::source_position> name_at_, repeater_id_at_, listen_at_;
+    std::vector<toml::source_position> name_at_, repeater_id_at_, listen_at_, reverse_at_;
 
     void add(const toml::source_position& at, std::string_view key, const std::string& what) {
         problems_.push_back({at.line, at.column, printable(key) + ": " + what});
@@ -326,6 +336,8 @@ bool Loader::read_limit(std::string_view key, const toml::node& v, SessionLimitO
         o.keep_upstream_without_viewers = bool_value(v, key);
     } else if (key == "idle_timeout") {
         if (auto n = integer_value(v, key, 0, 7 * 86400)) o.idle_timeout_s = static_cast<int>(*n);
+    } else if (key == "input_idle_timeout") {
+        if (auto n = integer_value(v, key, 0, 86400)) o.input_idle_timeout_s = static_cast<int>(*n);
     } else if (key == "input_policy") {
         if (auto s = string_value(v, key)) {
             InputPolicy p{};
@@ -428,6 +440,25 @@ void Loader::read_global(const toml::table& root) {
             if (auto n = integer_value(v, key, 0, 256)) g.encode_threads = static_cast<int>(*n);
         } else if (key == "stats_interval") {
             if (auto n = integer_value(v, key, 0, 86400)) g.stats_interval_s = static_cast<int>(*n);
+        } else if (key == "dynamic_id_key_file") {
+            if (auto p = nonempty_string(v, key)) g.dynamic_id_key_file = *p;
+        } else if (key == "mode1_allow") {
+            const auto* list = v.as_array();
+            if (!list) {
+                add(v.source().begin, key,
+                    std::string("expected an array of \"CIDR[:port]\" strings, got ") +
+                        type_name(v));
+                continue;
+            }
+            for (const toml::node& e : *list) {
+                if (auto text = nonempty_string(e, key)) {
+                    std::string error;
+                    if (check_mode1_entry(*text, error))
+                        g.mode1_allow.push_back(*text);
+                    else
+                        add(e.source().begin, key, error);
+                }
+            }
         } else {
             unknown_key(k, false);
         }
@@ -458,7 +489,7 @@ void Loader::read_session(const toml::table& t) {
     const toml::source_position at = t.source().begin;
     s.origin = origin(at);
     std::map<std::string, toml::source_position, std::less<>> limit_at;
-    toml::source_position name_at = at, repeater_id_at = at, listen_at = at;
+    toml::source_position name_at = at, repeater_id_at = at, listen_at = at, reverse_at = at;
     bool name_seen = false;
     for (auto&& [k, v] : t) {
         const std::string_view key = k.str();
@@ -477,6 +508,8 @@ void Loader::read_session(const toml::table& t) {
                         "\"" + *n + "\" is not a name: 1 to " + std::to_string(kMaxNameLength) +
                             " of A-Z a-z 0-9 _ . -");
             }
+        } else if (key == "upstream" && v.value<std::string>() == std::string("demo")) {
+            s.upstream = "demo";
         } else if (key == "upstream") {
             if (auto u = nonempty_string(v, key)) {
                 std::string host, error;
@@ -517,6 +550,13 @@ void Loader::read_session(const toml::table& t) {
         } else if (key == "listen") {
             listen_at = v.source().begin;
             listen_value(v, key, s.listen);
+        } else if (key == "reverse_listen") {
+            reverse_at = v.source().begin;
+            listen_value(v, key, s.reverse_listen);
+        } else if (key == "display") {
+            if (auto n = integer_value(v, key, 0, 9999)) s.display = static_cast<int>(*n);
+        } else if (key == "repeater_secret_file") {
+            if (auto p = nonempty_string(v, key)) s.repeater_secret_file = *p;
         } else if (key == "password_file" || key == "viewonly_password_file" ||
                    key == "upstream_password_file" || key == "upstream_username_file") {
             if (auto p = nonempty_string(v, key)) {
@@ -535,10 +575,16 @@ void Loader::read_session(const toml::table& t) {
     }
     if (!name_seen) add(at, "name", "missing: every [[session]] needs a name");
     const bool has_upstream = t.contains("upstream"), has_id = t.contains("repeater_id");
-    if (!has_upstream && !has_id)
+    if (!has_upstream && !has_id && !t.contains("reverse_listen"))
         add(at, "upstream",
-            "missing: set upstream (HOST:PORT to connect to) or repeater_id (for a server that "
-            "dials in)");
+            "missing: set upstream (HOST:PORT to connect to, or \"demo\"), repeater_id (for a "
+            "server that dials in with an ID) or reverse_listen (a port servers dial)");
+    if (has_upstream && t.contains("reverse_listen"))
+        add(reverse_at, "reverse_listen",
+            "a session has one upstream: either rfbcast dials it (upstream) or it dials in "
+            "(reverse_listen), not both");
+    if (!s.repeater_secret_file.empty() && !has_id)
+        add(at, "repeater_secret_file", "only means something with a repeater_id");
     s.limits = apply_overrides(config_.global.defaults, s.overrides);
     check_quality(s.limits, s.overrides, limit_at, true);
     if (config_.global.listen.empty() && !t.contains("listen"))
@@ -549,6 +595,7 @@ void Loader::read_session(const toml::table& t) {
     name_at_.push_back(name_at);
     repeater_id_at_.push_back(repeater_id_at);
     listen_at_.push_back(listen_at);
+    reverse_at_.push_back(reverse_at);
 }
 
 void Loader::check_quality(const SessionLimits& limits, const SessionLimitOverrides& own,
@@ -601,8 +648,9 @@ void Loader::check_endpoints(const toml::table& root) {
     GlobalConfig& g = config_.global;
     const bool servers_dial_in =
         g.allow_dynamic_ids ||
-        std::any_of(config_.sessions.begin(), config_.sessions.end(),
-                    [](const SessionConfig& s) { return s.server_dials_in(); });
+        std::any_of(config_.sessions.begin(), config_.sessions.end(), [](const SessionConfig& s) {
+            return s.server_dials_in() && !s.repeater_id.empty();
+        });
     const bool repeater_defaulted = g.repeater_listen.empty() && servers_dial_in;
     if (repeater_defaulted) g.repeater_listen = kDefaultRepeaterListen;
 
@@ -648,6 +696,10 @@ void Loader::check_endpoints(const toml::table& root) {
         add_endpoint(s.listen,
                      "session '" + s.name + "' (line " + std::to_string(listen_at_[i].line) + ")",
                      listen_at_[i], "listen");
+        add_endpoint(s.reverse_listen,
+                     "the reverse port of session '" + s.name + "' (line " +
+                         std::to_string(reverse_at_[i].line) + ")",
+                     reverse_at_[i], "reverse_listen");
     }
 }
 
@@ -712,6 +764,7 @@ void append_limits(std::string& out, const SessionLimits& l) {
     append_value(out, "keep_upstream_without_viewers",
                  l.keep_upstream_without_viewers ? "true" : "false");
     append_value(out, "idle_timeout", std::to_string(l.idle_timeout_s));
+    append_value(out, "input_idle_timeout", std::to_string(l.input_idle_timeout_s));
     append_value(out, "input_policy", to_string(l.input_policy));
     append_value(out, "clipboard", to_string(l.clipboard));
 }
@@ -755,6 +808,7 @@ SessionLimits apply_overrides(SessionLimits l, const SessionLimitOverrides& o) {
     l.keep_upstream_without_viewers =
         o.keep_upstream_without_viewers.value_or(l.keep_upstream_without_viewers);
     l.idle_timeout_s = o.idle_timeout_s.value_or(l.idle_timeout_s);
+    l.input_idle_timeout_s = o.input_idle_timeout_s.value_or(l.input_idle_timeout_s);
     l.input_policy = o.input_policy.value_or(l.input_policy);
     l.clipboard = o.clipboard.value_or(l.clipboard);
     return l;
@@ -817,6 +871,14 @@ std::string describe(const Config& config) {
     append_value(out, "encode_threads",
                  g.encode_threads < 0 ? "auto" : std::to_string(g.encode_threads));
     append_value(out, "stats_interval", std::to_string(g.stats_interval_s));
+    if (!g.mode1_allow.empty()) {
+        std::string list;
+        for (const std::string& e : g.mode1_allow)
+            list += (list.empty() ? "" : ",") + e;
+        append_value(out, "mode1_allow", list);
+    }
+    if (!g.dynamic_id_key_file.empty())
+        append_value(out, "dynamic_id_key_file", g.dynamic_id_key_file);
     append_limits(out, g.defaults);
     out += '\n';
     for (const SessionConfig& s : config.sessions) {
@@ -831,6 +893,10 @@ std::string describe(const Config& config) {
             append_value(out, "upstream_password_file", s.upstream_password_file);
         if (!s.upstream_username_file.empty())
             append_value(out, "upstream_username_file", s.upstream_username_file);
+        if (!s.reverse_listen.empty()) append_value(out, "reverse_listen", s.reverse_listen);
+        if (!s.repeater_secret_file.empty())
+            append_value(out, "repeater_secret_file", s.repeater_secret_file);
+        if (s.display >= 0) append_value(out, "display", std::to_string(s.display));
         append_limits(out, s.limits);
         out += '\n';
     }

@@ -28,11 +28,18 @@
 //   cache_mb = 256                     # encoded-tile cache, MiB
 //   encode_threads = 3                 # absent: cores - 1; 0: encode on the event loop
 //   stats_interval = 60                # seconds between 'stats' log lines; 0: none
+//   mode1_allow = ["10.0.0.0/8:5900"]  # UltraVNC Mode I (viewer names host:port) allowed to
+//                                      # these destinations only; absent: Mode I refused
+//   dynamic_id_key_file = "..."        # dynamic IDs need ID:<id>:<token> (repeater_token.h)
 //   max_fps = 20                       # ... and any session-limit key below, as a default
 //
 //   [[session]]
 //   name = "lab1"                      # required, unique, [A-Za-z0-9_.-]+
-//   upstream = "127.0.0.1:5901"        # HOST:PORT the reflector dials
+//   upstream = "127.0.0.1:5901"        # HOST:PORT the reflector dials, or "demo"
+//   reverse_listen = "0.0.0.0:5501"    # or: servers dial this port (vncconfig -connect,
+//                                      # x11vnc -connect HOST:PORT) and become the upstream
+//   repeater_secret_file = "..."       # servers must dial in as ID:<id>:<secret>
+//   display = 3                        # with display_base: listens on display_base + 3
 //   repeater_id = "1234"               # viewers reach the session by this ID on the shared
 //                                      # port; without upstream, the server dials in with it
 //   listen = "0.0.0.0:5931"            # its own viewer port (numeric address)
@@ -51,6 +58,8 @@
 //   keep_upstream_without_viewers = true
 //   idle_timeout = 0                   # seconds without viewers before the upstream closes,
 //                                      # when keep_upstream_without_viewers = false
+//   input_idle_timeout = 10            # input_policy "first": the holder's hold lapses after
+//                                      # this many seconds without input (0: only by leaving)
 //   input_policy = "shared"            # first, last-wins, shared
 //   clipboard = "both"                 # both, to-viewers, to-server, off
 //
@@ -77,6 +86,9 @@ struct SessionLimits {
     double session_max_kbps = 0;  // 0 = none
     bool keep_upstream_without_viewers = true;
     int idle_timeout_s = 0;
+    // Under input_policy "first", the holder of the input loses it after this many seconds
+    // without sending any (0: only by leaving).
+    int input_idle_timeout_s = 10;
     InputPolicy input_policy = InputPolicy::kShared;
     ClipboardPolicy clipboard = ClipboardPolicy::kBoth;
 };
@@ -92,6 +104,7 @@ struct SessionLimitOverrides {
     std::optional<double> session_max_kbps;
     std::optional<bool> keep_upstream_without_viewers;
     std::optional<int> idle_timeout_s;
+    std::optional<int> input_idle_timeout_s;
     std::optional<InputPolicy> input_policy;
     std::optional<ClipboardPolicy> clipboard;
 };
@@ -100,13 +113,18 @@ SessionLimits apply_overrides(SessionLimits base, const SessionLimitOverrides& o
 
 struct SessionConfig {
     std::string name;
-    std::string upstream;       // HOST:PORT to dial; empty: the server dials in with repeater_id
+    // HOST:PORT to dial; "demo": the built-in demo; empty: the server dials in (repeater_id or
+    // reverse_listen).
+    std::string upstream;
     std::string repeater_id;    // empty: none
     std::string listen;         // ADDR:PORT of its own viewer port; empty: the shared port only
     std::string password_file;  // control viewers; empty: none
     std::string viewonly_password_file;  // view-only viewers; empty: none
     std::string upstream_password_file;  // empty: none
     std::string upstream_username_file;  // empty: none
+    std::string reverse_listen;          // ADDR:PORT servers dial with `vncconfig -connect`
+    std::string repeater_secret_file;    // a server dialling in must send ID:<id>:<secret>
+    int display = -1;                    // its number for display_base; -1: its position
     SessionLimitOverrides overrides;     // what its table set
     SessionLimits limits;                // the global defaults with its overrides applied
     std::string origin;                  // "file:line:col" of its table, for later messages
@@ -127,6 +145,11 @@ struct GlobalConfig {
     size_t cache_mb = 256;
     int encode_threads = -1;  // -1: cores - 1
     int stats_interval_s = 60;
+    // UltraVNC Mode I destinations ("CIDR[:port]" or "host[:port]") a viewer may ask for; empty:
+    // Mode I is refused (it would make rfbcast an open relay).
+    std::vector<std::string> mode1_allow;
+    // With allow_dynamic_ids: servers prove an ID with ID:<id>:<token> (repeater_token.h).
+    std::string dynamic_id_key_file;
     SessionLimitOverrides default_overrides;  // the limit keys written at the top level
     SessionLimits defaults;                   // built-in defaults with those applied
 };

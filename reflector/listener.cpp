@@ -1,6 +1,7 @@
 #include "reflector/listener.h"
 
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -12,8 +13,17 @@
 namespace rfbcast {
 
 Listener::~Listener() {
-    if (registered_) loop_.remove_handler(slot_);
-    if (fd_ >= 0) ::close(fd_);
+    if (retry_timer_) loop_.cancel_timer(retry_timer_);
+    if (registered_) {
+        // The accept in flight holds the socket: without this the port would stay bound and a
+        // reload could not listen on it again. shutdown() ends a listening socket's accepts.
+        loop_.submit_cancel_fd(slot_, fd_);
+        loop_.remove_handler(slot_);
+    }
+    if (fd_ >= 0) {
+        ::shutdown(fd_, SHUT_RDWR);
+        ::close(fd_);
+    }
 }
 
 bool Listener::open(const std::string& address, std::string& error) {
@@ -62,8 +72,10 @@ void Listener::on_completion(OpKind op, int32_t res, uint32_t) {
         // EMFILE and friends: log and keep accepting; the next attempt may succeed.
         // Back off a little so a full fd table does not turn into a busy loop.
         LOG_WARN("accept-failed", "listen=%s error=\"%s\"", address_.c_str(), std::strerror(-res));
-        loop_.add_timer(std::chrono::milliseconds(100),
-                        [this] { loop_.submit_accept(slot_, fd_); });
+        retry_timer_ = loop_.add_timer(std::chrono::milliseconds(100), [this] {
+            retry_timer_ = 0;
+            loop_.submit_accept(slot_, fd_);
+        });
         return;
     }
     loop_.submit_accept(slot_, fd_);

@@ -27,6 +27,7 @@ class Listener final : public IoHandler {
     int fd_ = -1;
     uint32_t slot_ = 0;
     bool registered_ = false;
+    EventLoop::TimerId retry_timer_ = 0;
 };
 
 }  // namespace rfbcast

@@ -17,6 +17,36 @@ std::optional<int> parse_options(int argc, char** argv, Options& o) {
         "serves its screen to many viewers; with no upstream it serves a built-in demo session."};
     app.set_version_flag("--version", std::string("rfbcast ") + RFBCAST_VERSION);
     std::string level = "info", format = "text";
+    app.add_option("--config", o.config_file,
+                   "TOML config file: sessions, listeners, limits (see README); flags given "
+                   "here override its global settings")
+        ->envname("RFBCAST_CONFIG");
+    app.add_flag("--check-config", o.check_config,
+                 "Validate the configuration (file and flags), print what it means, and exit");
+    app.add_option("--repeater-listen", o.repeater_listen,
+                   "ADDR:PORT where servers dial in with an UltraVNC repeater ID (default "
+                   "0.0.0.0:5500 when a session has a repeater_id or dynamic IDs are on)")
+        ->envname("RFBCAST_REPEATER_LISTEN");
+    app.add_flag("--allow-dynamic-ids", o.allow_dynamic_ids,
+                 "Any server dialling in with ID:nnnn gets a session, reached by that ID on "
+                 "the viewer port")
+        ->envname("RFBCAST_ALLOW_DYNAMIC_IDS");
+    app.add_option("--dynamic-id-key-file", o.dynamic_id_key_file,
+                   "File with the key dynamic IDs are signed with: servers must dial in as "
+                   "ID:<id>:<token> (rfbcast --print-id-token)")
+        ->envname("RFBCAST_DYNAMIC_ID_KEY_FILE");
+    app.add_option("--print-id-token", o.print_id_token,
+                   "Print the ID:<id>:<token> a server dials in with for this dynamic ID "
+                   "(needs --dynamic-id-key-file), and exit");
+    app.add_option("--display-base", o.display_base,
+                   "Session N also listens on port BASE+N, as vncserver :N users expect")
+        ->envname("RFBCAST_DISPLAY_BASE")
+        ->check(CLI::Range(1, 65535));
+    app.add_option("--mode1-allow", o.mode1_allow,
+                   "Allow UltraVNC repeater Mode I (the viewer names host:port) to this "
+                   "CIDR[:port] or host[:port]; repeatable. Off by default: an open relay")
+        ->envname("RFBCAST_MODE1_ALLOW")
+        ->delimiter(',');
     app.add_option("--upstream", o.upstream,
                    "Upstream RFB server HOST:PORT (default: demo session)")
         ->envname("RFBCAST_UPSTREAM");
@@ -136,6 +166,8 @@ std::optional<int> parse_options(int argc, char** argv, Options& o) {
     } catch (const CLI::ParseError& e) {
         return app.exit(e);
     }
+    for (const CLI::Option* opt : app.get_options())
+        if (opt->count() > 0) o.given.push_back(opt->get_name());
     if (o.min_quality > o.max_quality) {
         std::fprintf(stderr, "--min-quality (%d) is above --max-quality (%d)\n", o.min_quality,
                      o.max_quality);

@@ -8,6 +8,23 @@
 namespace rfbcast {
 
 struct Options {
+    // Sessions (issue 6). Without --config, --upstream (or the demo) is the one session.
+    std::string config_file;
+    bool check_config = false;
+    std::string repeater_listen;  // "" = the config's, or the default when servers dial in
+    bool allow_dynamic_ids = false;
+    int display_base = 0;
+    std::vector<std::string> mode1_allow;
+    std::string dynamic_id_key_file;
+    std::string print_id_token;  // an ID: print the token its server dials in with, and exit
+    // Flags given on the command line or in the environment: they override the config file.
+    std::vector<std::string> given;
+    bool was_given(const std::string& flag) const {
+        for (const std::string& g : given)
+            if (g == flag) return true;
+        return false;
+    }
+
     std::string upstream;  // host:port; empty = demo session
     std::string upstream_password_file;
     std::string upstream_username_file;    // VeNCrypt Plain and Apple Remote Desktop

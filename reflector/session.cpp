@@ -10,7 +10,11 @@
 namespace rfbcast {
 
 Session::Session(EventLoop& loop, SessionOptions options, TileEncodeService& encoder)
-    : loop_(loop), options_(std::move(options)), encoder_(encoder), desktop_name_(options_.name) {
+    : loop_(loop),
+      options_(std::move(options)),
+      encoder_(encoder),
+      desktop_name_(options_.name),
+      arbiter_(options_.input_policy, options_.clipboard, options_.input_idle_timeout) {
     // Viewers whose tiles the full pool refused wait for encodes to finish, then try again.
     progress_listener_ = encoder_.add_progress_listener([this] {
         if (in_update_) return;
@@ -187,7 +191,8 @@ void Session::bell() {
     rfb::write_bell(w);
     auto msg = rfb::make_shared_bytes(std::move(b));
     for (auto& v : viewers_)
-        v->send_message(msg);
+        if (arbiter_.receives_clipboard(v->access() == rfb::AccessLevel::kFull))
+            v->send_message(msg);
 }
 
 void Session::server_cut_text(const std::string& latin1) {
@@ -196,18 +201,26 @@ void Session::server_cut_text(const std::string& latin1) {
     rfb::write_server_cut_text(w, latin1);
     auto msg = rfb::make_shared_bytes(std::move(b));
     for (auto& v : viewers_)
-        v->send_message(msg);
+        if (arbiter_.receives_clipboard(v->access() == rfb::AccessLevel::kFull))
+            v->send_message(msg);
 }
 
 void Session::add_viewer(std::unique_ptr<ViewerConnection> viewer) {
     viewers_.push_back(std::move(viewer));
+    if (viewers_changed_) viewers_changed_();
 }
 
 void Session::remove_viewer(ViewerConnection* viewer) {
-    loop_.defer([this, viewer] {
+    // The session may be gone by then (a reload removed it and closed its viewers).
+    loop_.defer([this, viewer, alive = std::weak_ptr<int>(alive_)] {
+        if (alive.expired()) return;
         auto it = std::find_if(viewers_.begin(), viewers_.end(),
                                [&](const auto& p) { return p.get() == viewer; });
-        if (it != viewers_.end()) viewers_.erase(it);
+        if (it == viewers_.end()) return;
+        for (const InputEvent& r : arbiter_.on_viewer_gone((*it)->id()))
+            send_input(r);
+        viewers_.erase(it);
+        if (viewers_changed_) viewers_changed_();
     });
 }
 
@@ -215,21 +228,45 @@ void Session::close_all_viewers(const std::string& reason) {
     for (auto& v : viewers_)
         v->shutdown(reason);
     viewers_.clear();
+    if (viewers_changed_) viewers_changed_();
 }
 
-void Session::forward_key(bool down, uint32_t keysym) {
-    if (upstream_ && upstream_->connected()) upstream_->send_key(down, keysym);
+void Session::update_options(SessionOptions options) {
+    options.name = options_.name;
+    options_ = std::move(options);
+    arbiter_.set_policy(options_.input_policy, options_.clipboard, options_.input_idle_timeout);
 }
 
-void Session::forward_qemu_key(bool down, uint32_t keysym, uint32_t keycode) {
-    if (upstream_ && upstream_->connected()) upstream_->send_qemu_key(down, keysym, keycode);
+void Session::send_input(const InputEvent& e) {
+    if (!upstream_ || !upstream_->connected()) return;
+    if (e.kind == InputEvent::Kind::kPointer)
+        upstream_->send_pointer(e.buttons, e.x, e.y);
+    else if (e.keycode != 0 && upstream_->supports_qemu_keys())
+        upstream_->send_qemu_key(e.down, e.keysym, e.keycode);
+    else
+        upstream_->send_key(e.down, e.keysym);
 }
 
-void Session::forward_pointer(uint8_t buttons, uint16_t x, uint16_t y) {
-    if (upstream_ && upstream_->connected()) upstream_->send_pointer(buttons, x, y);
+void Session::send_input(const InputDecision& d, const InputEvent& e) {
+    for (const InputEvent& r : d.releases)
+        send_input(r);
+    if (d.forward) send_input(e);
 }
 
-void Session::forward_cut_text(const std::string& latin1) {
+void Session::input_key(uint64_t viewer, bool control, bool down, uint32_t keysym,
+                        uint32_t keycode) {
+    const InputDecision d = arbiter_.on_key(viewer, control, down, keysym, keycode, loop_.now());
+    send_input(d, InputEvent::key(down, keysym, keycode));
+}
+
+void Session::input_pointer(uint64_t viewer, bool control, uint8_t buttons, uint16_t x,
+                            uint16_t y) {
+    const InputDecision d = arbiter_.on_pointer(viewer, control, buttons, x, y, loop_.now());
+    send_input(d, InputEvent::pointer(buttons, x, y));
+}
+
+void Session::input_cut_text(uint64_t viewer, bool control, const std::string& latin1) {
+    if (!arbiter_.may_send_clipboard(viewer, control, loop_.now())) return;
     if (upstream_ && upstream_->connected()) upstream_->send_cut_text(latin1);
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -10,7 +11,9 @@
 #include "codec/scroll_detector.h"
 #include "codec/tile_bitmap.h"
 #include "codec/tile_grid.h"
+#include "reflector/config_file.h"
 #include "reflector/event_loop.h"
+#include "reflector/input_arbiter.h"
 #include "reflector/shared_update_table.h"
 #include "reflector/tile_encode_service.h"
 #include "reflector/upstream_link.h"
@@ -45,6 +48,12 @@ struct SessionOptions {
     std::optional<std::string> full_password;
     std::optional<std::string> viewonly_password;
     size_t max_viewers = 1000;
+    // Viewers that did not authenticate with a password (security None) are view-only.
+    bool view_only_default = false;
+    // Classroom control: which control viewers' input reaches the upstream, and clipboard flow.
+    InputPolicy input_policy = InputPolicy::kShared;
+    ClipboardPolicy clipboard = ClipboardPolicy::kBoth;
+    Clock::duration input_idle_timeout = std::chrono::seconds(10);
     // How long a viewer that finished its handshake waits for the first upstream frame.
     Clock::duration first_frame_wait = std::chrono::seconds(15);
     // Turn unannounced vertical scrolling into CopyRect for viewers that take it.
@@ -82,6 +91,11 @@ class Session {
     ~Session();
 
     const SessionOptions& options() const { return options_; }
+    // A reload changed the settings: new viewers get them (and the limits read per update apply
+    // at once); the name stays.
+    void update_options(SessionOptions options);
+    // Called after the number of viewers changed (from the event loop).
+    void set_viewers_changed(std::function<void()> fn) { viewers_changed_ = std::move(fn); }
     EventLoop& loop() { return loop_; }
     TileEncodeService& encoder() { return encoder_; }
 
@@ -128,13 +142,18 @@ class Session {
     void remove_viewer(ViewerConnection* viewer);
     size_t viewer_count() const { return viewers_.size(); }
     void close_all_viewers(const std::string& reason);
-    void forward_key(bool down, uint32_t keysym);
-    void forward_qemu_key(bool down, uint32_t keysym, uint32_t keycode);
+    // A viewer's input, passed to the upstream as the session's input policy allows
+    // (InputArbiter): `control` says the viewer authenticated for control; `keycode` is the QEMU
+    // extended key event's (0: a plain KeyEvent).
+    void input_key(uint64_t viewer, bool control, bool down, uint32_t keysym, uint32_t keycode);
+    void input_pointer(uint64_t viewer, bool control, uint8_t buttons, uint16_t x, uint16_t y);
+    void input_cut_text(uint64_t viewer, bool control, const std::string& latin1);
     bool upstream_supports_qemu_keys() const {
         return upstream_ && upstream_->connected() && upstream_->supports_qemu_keys();
     }
-    void forward_pointer(uint8_t buttons, uint16_t x, uint16_t y);
-    void forward_cut_text(const std::string& latin1);
+    // The upstream (re)connected: a fresh server has no keys or buttons down.
+    void upstream_reset() { arbiter_.reset_server_state(); }
+    const InputArbiter& arbiter() const { return arbiter_; }
 
     struct Stats {
         uint64_t updates = 0, changed_tiles = 0, unchanged_tiles = 0, scrolls_detected = 0;
@@ -179,6 +198,11 @@ class Session {
     double frame_interval_ = 1.0;
     EventLoop::TimerId progress_timer_ = 0;
     void check_viewers_progress();
+    std::function<void()> viewers_changed_;
+    InputArbiter arbiter_;
+    void send_input(const InputEvent& e);
+    void send_input(const InputDecision& d, const InputEvent& e);
+    std::shared_ptr<int> alive_ = std::make_shared<int>(0);
 };
 
 }  // namespace rfbcast

@@ -21,6 +21,21 @@ void StatsLogger::arm() {
 }
 
 void StatsLogger::log_now() const {
+    for (const Session* s : registry_.sessions())
+        log_session(*s);
+    const SessionRegistry::Stats& r = registry_.stats();
+    LOG_INFO("stats-routing",
+             "sessions=%zu viewers-routed=%llu viewers-refused=%llu repeater-refused=%llu "
+             "servers-dialled-in=%llu sessions-created=%llu sessions-removed=%llu",
+             registry_.session_count(), static_cast<unsigned long long>(r.viewers_routed),
+             static_cast<unsigned long long>(r.viewers_refused),
+             static_cast<unsigned long long>(r.repeater_refused),
+             static_cast<unsigned long long>(r.servers_dialled_in),
+             static_cast<unsigned long long>(r.sessions_created),
+             static_cast<unsigned long long>(r.sessions_removed));
+}
+
+void StatsLogger::log_session(const Session& session_) const {
     const Session::Stats& s = session_.stats();
     const TileEncodeService::Stats& e = encoder_.stats();
     const rfb::EncodeCacheStats& c = encoder_.cache().stats();

@@ -49,6 +49,16 @@ constexpr uint32_t kFenceRequest = 0x80000000u;
 
 }  // namespace
 
+Connection::Limits upstream_connection_limits() {
+    Connection::Limits limits;
+    limits.rx_chunk = 256 * 1024;
+    // Large enough for any one rectangle a sane server sends for a 16384x16384 desktop is
+    // not; rectangles that must be buffered whole (Hextile, ZRLE) beyond this are refused.
+    limits.rx_cap = 96 * 1024 * 1024;
+    limits.tx_cap = 4 * 1024 * 1024;
+    return limits;
+}
+
 namespace {
 
 // Until measured, a server on this host is assumed local and any other one LAN.
@@ -72,11 +82,62 @@ UpstreamClient::~UpstreamClient() {
 }
 
 std::string UpstreamClient::describe() const {
+    if (options_.dial_in)
+        return dialled_in_from_.empty() ? std::string("dial-in") : "dial-in:" + dialled_in_from_;
     return options_.host + ":" + std::to_string(options_.port);
 }
 
 void UpstreamClient::start() {
+    stopped_ = false;
+    if (options_.dial_in || state_ != State::kIdle || timer_) return;
     connect_now();
+}
+
+void UpstreamClient::stop() {
+    if (stopped_) return;
+    stopped_ = true;
+    if (state_ != State::kIdle) fail("stopped: the session has no viewers");
+    if (timer_) {
+        session_.loop().cancel_timer(timer_);
+        timer_ = 0;
+    }
+}
+
+void UpstreamClient::adopt(Connection* c, const std::string& via) {
+    if (conn_) {
+        LOG_INFO("upstream-replaced", "session=%s upstream=%s by=%s via=%s",
+                 session_.options().name.c_str(), describe().c_str(), c->peer().c_str(),
+                 via.c_str());
+        fail("replaced by a new connection from the server");
+    }
+    stopped_ = false;
+    dialled_in_from_ = c->peer();
+    set_keepalive(c->fd());
+    conn_ = c;
+    c->set_owner(this);
+    ++connects_;
+    connect_started_ = session_.loop().now();
+    LOG_INFO("upstream-dialled-in", "session=%s upstream=%s via=%s",
+             session_.options().name.c_str(), describe().c_str(), via.c_str());
+    timer_ = session_.loop().add_timer(options_.handshake_timeout, [this] {
+        timer_ = 0;
+        if (state_ == State::kHandshake) fail("no complete handshake within the timeout");
+    });
+    begin_handshake(*c);
+    // The server speaks first, and its greeting may have come with the repeater header.
+    if (!c->rx().empty()) on_data(*c);
+}
+
+void UpstreamClient::set_keepalive(int fd) {
+    // A server that vanishes without a FIN (power cut, NAT timeout) must be noticed within
+    // 30 s: keepalive probes after 10 s of silence, and a cap on unacknowledged data.
+    int on = 1, idle = 10, interval = 5, count = 3;
+    unsigned user_timeout_ms = 30000;
+    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval);
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count);
+    setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout_ms, sizeof user_timeout_ms);
 }
 
 void UpstreamClient::connect_now() {
@@ -98,22 +159,8 @@ void UpstreamClient::connect_now() {
         fail(std::string("socket: ") + std::strerror(errno));
         return;
     }
-    // A server that vanishes without a FIN (power cut, NAT timeout) must be noticed within
-    // 30 s: keepalive probes after 10 s of silence, and a cap on unacknowledged data.
-    int on = 1, idle = 10, interval = 5, count = 3;
-    unsigned user_timeout_ms = 30000;
-    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
-    setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
-    setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval);
-    setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count);
-    setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout_ms, sizeof user_timeout_ms);
-    Connection::Limits limits;
-    limits.rx_chunk = 256 * 1024;
-    // Large enough for any one rectangle a sane server sends for a 16384x16384 desktop is
-    // not; rectangles that must be buffered whole (Hextile, ZRLE) beyond this are refused.
-    limits.rx_cap = 96 * 1024 * 1024;
-    limits.tx_cap = 4 * 1024 * 1024;
-    conn_ = new Connection(session_.loop(), fd, this, limits, describe());
+    set_keepalive(fd);
+    conn_ = new Connection(session_.loop(), fd, this, upstream_connection_limits(), describe());
     state_ = State::kConnecting;
     ++connects_;
     connect_started_ = session_.loop().now();
@@ -152,9 +199,14 @@ const char* policy_name(rfb::TlsPolicy p) {
 }  // namespace
 
 void UpstreamClient::on_connected(Connection& c) {
-    state_ = State::kHandshake;
     const Clock::time_point now = session_.loop().now();
     link_.add_rtt(now - connect_started_, now);  // the TCP handshake is one round trip
+    begin_handshake(c);
+    c.start();
+}
+
+void UpstreamClient::begin_handshake(Connection&) {
+    state_ = State::kHandshake;
     rfb::ClientHandshakeConfig cfg;
     cfg.password = options_.password;
     cfg.username = options_.username;
@@ -165,7 +217,6 @@ void UpstreamClient::on_connected(Connection& c) {
     cfg.avoid_vencrypt = avoid_vencrypt_;
     cfg.random = fill_random;
     handshake_ = std::make_unique<rfb::ClientHandshake>(std::move(cfg));
-    c.start();
 }
 
 void UpstreamClient::on_data(Connection& c) {
@@ -275,6 +326,7 @@ void UpstreamClient::after_server_init() {
     continuous_ = false;
     qemu_keys_ = false;
     state_ = State::kNormal;
+    session_.upstream_reset();
     backoff_ = options_.backoff_min;
     attempts_ = 0;
     LOG_INFO("upstream-connected",
@@ -384,7 +436,7 @@ void UpstreamClient::fail(const std::string& reason) {
     LOG_WARN(was_up ? "upstream-lost" : "upstream-connect-failed",
              "session=%s upstream=%s reason=\"%s\"", session_.options().name.c_str(),
              describe().c_str(), reason.c_str());
-    schedule_reconnect();
+    if (!options_.dial_in && !stopped_) schedule_reconnect();
 }
 
 void UpstreamClient::schedule_reconnect() {

@@ -31,9 +31,15 @@ struct UpstreamOptions {
     int quality = -1;                      // JPEG quality pseudo-encoding to send; -1 = none
     int compress = -1;
     Clock::duration handshake_timeout = std::chrono::seconds(15);
+    // The server dials us (repeater ID or reverse port) and hands its connection over with
+    // adopt(); we never dial, and when it goes away we wait for it to dial again.
+    bool dial_in = false;
     Clock::duration backoff_min = std::chrono::milliseconds(500);
     Clock::duration backoff_max = std::chrono::seconds(30);
 };
+
+// What a connection to an upstream server may buffer (also for servers that dial in).
+Connection::Limits upstream_connection_limits();
 
 // Plays the RFB client towards the upstream server: connects, authenticates, asks for canonical
 // pixels and the encodings we decode, keeps one update request outstanding, and decodes every
@@ -53,6 +59,12 @@ class UpstreamClient final : public UpstreamLink, public ConnectionOwner, rfb::S
     bool supports_qemu_keys() const override { return state_ == State::kNormal && qemu_keys_; }
     void send_qemu_key(bool down, uint32_t keysym, uint32_t keycode) override;
     std::string describe() const override;
+    void stop() override;
+
+    // A server dialled in (options.dial_in): its connection becomes the upstream, replacing the
+    // current one (a server whose router restarted dials again before we notice the old link is
+    // dead). `c` may already hold the server's first bytes; `via` says how it came, for logs.
+    void adopt(Connection* c, const std::string& via);
 
     // Why the last connection (or connection attempt) ended; empty before the first failure.
     const std::string& last_error() const { return last_error_; }
@@ -69,6 +81,8 @@ class UpstreamClient final : public UpstreamLink, public ConnectionOwner, rfb::S
     enum class State { kIdle, kConnecting, kHandshake, kNormal };
 
     void connect_now();
+    void begin_handshake(Connection& c);
+    void set_keepalive(int fd);
     bool start_tls(Connection& c, rfb::TlsKind kind);
     void fail(const std::string& reason);
     void schedule_reconnect();
@@ -112,6 +126,8 @@ class UpstreamClient final : public UpstreamLink, public ConnectionOwner, rfb::S
     bool avoid_vencrypt_ = false;
     std::shared_ptr<const TlsCredentials> anon_credentials_;
     std::string last_error_;
+    std::string dialled_in_from_;  // peer of the adopted connection
+    bool stopped_ = false;
 
     // What the link to the server costs, measured across reconnects; it picks the encodings
     // asked for when --upstream-encodings is not given.

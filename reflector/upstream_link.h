@@ -10,6 +10,9 @@ class UpstreamLink {
   public:
     virtual ~UpstreamLink() = default;
     virtual void start() = 0;
+    // Closes the upstream until start() is called again (a session without viewers that is
+    // configured not to keep it).
+    virtual void stop() {}
     virtual bool connected() const = 0;
     virtual void send_key(bool down, uint32_t keysym) = 0;
     virtual void send_pointer(uint8_t buttons, uint16_t x, uint16_t y) = 0;

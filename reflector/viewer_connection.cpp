@@ -32,6 +32,7 @@ rfb::ServerHandshakeConfig handshake_config(const SessionOptions& o,
     rfb::ServerHandshakeConfig c;
     c.full_password = o.full_password;
     c.viewonly_password = o.viewonly_password;
+    c.none_access = o.view_only_default ? rfb::AccessLevel::kViewOnly : rfb::AccessLevel::kFull;
     c.challenge = challenge;
     return c;
 }
@@ -88,6 +89,18 @@ ViewerConnection::ViewerConnection(Session& session, Connection* conn, uint64_t 
     pacer_.set_options(session.options().pacing);
 }
 
+ViewerConnection::ViewerConnection(Session& session, Connection* conn, uint64_t id,
+                                   rfb::ServerHandshake finished)
+    : session_(session),
+      conn_(conn),
+      id_(id),
+      peer_(conn->peer()),
+      handshake_(std::move(finished)),
+      format_(rfb::PixelFormat::canonical()) {
+    conn_->set_owner(this);
+    pacer_.set_options(session.options().pacing);
+}
+
 ViewerConnection::~ViewerConnection() {
     cancel_timers();
     if (conn_) conn_->close();
@@ -108,6 +121,13 @@ void ViewerConnection::cancel_timers() {
 void ViewerConnection::start() {
     // The kernel holds little unsent: the next update leaves right after what is on the wire.
     set_notsent_lowat(conn_->fd(), static_cast<uint32_t>(session_.options().pacing.notsent_lowat));
+    if (handshake_.access() != rfb::AccessLevel::kNone) {
+        // Authenticated before its session was known; what it sent after ClientInit is
+        // already buffered.
+        after_handshake();
+        if (state_ == State::kNormal && conn_ && !conn_->rx().empty()) handle_messages();
+        return;
+    }
     std::vector<uint8_t> out;
     handshake_.start(out);
     conn_->send_copy(out);
@@ -170,6 +190,10 @@ void ViewerConnection::handle_handshake() {
         return;
     }
     if (step.status != rfb::HandshakeStep::kDone) return;
+    after_handshake();
+}
+
+void ViewerConnection::after_handshake() {
     access_ = handshake_.access();
     if (wait_timer_) {
         session_.loop().cancel_timer(wait_timer_);
@@ -349,13 +373,13 @@ void ViewerConnection::handle(const rfb::ClientMessage& m) {
         }
         try_send();
     } else if (auto* key = std::get_if<rfb::KeyEventMsg>(&m)) {
-        if (full) session_.forward_key(key->down, key->keysym);
+        session_.input_key(id_, full, key->down, key->keysym, 0);
     } else if (auto* qkey = std::get_if<rfb::QemuKeyEventMsg>(&m)) {
-        if (full) session_.forward_qemu_key(qkey->down, qkey->keysym, qkey->keycode);
+        session_.input_key(id_, full, qkey->down, qkey->keysym, qkey->keycode);
     } else if (auto* ptr = std::get_if<rfb::PointerEventMsg>(&m)) {
-        if (full) session_.forward_pointer(ptr->buttons, ptr->x, ptr->y);
+        session_.input_pointer(id_, full, ptr->buttons, ptr->x, ptr->y);
     } else if (auto* cut = std::get_if<rfb::ClientCutTextMsg>(&m)) {
-        if (full && !cut->extended) session_.forward_cut_text(cut->latin1);
+        if (!cut->extended) session_.input_cut_text(id_, full, cut->latin1);
     } else if (auto* fence = std::get_if<rfb::ClientFenceMsg>(&m)) {
         handle_fence(*fence);
     } else if (auto* cu = std::get_if<rfb::EnableContinuousUpdatesMsg>(&m)) {

@@ -31,6 +31,10 @@ class ViewerConnection final : public ConnectionOwner {
   public:
     ViewerConnection(Session& session, Connection* conn, uint64_t id,
                      const std::array<uint8_t, 16>& challenge);
+    // A viewer whose handshake finished before its session was known (one port serving several
+    // sessions told apart by their passwords).
+    ViewerConnection(Session& session, Connection* conn, uint64_t id,
+                     rfb::ServerHandshake finished);
     ~ViewerConnection() override;
 
     void start();
@@ -60,6 +64,7 @@ class ViewerConnection final : public ConnectionOwner {
     enum class State { kHandshake, kWaitingForFrame, kNormal, kClosed };
 
     void handle_handshake();
+    void after_handshake();
     void finish_init();
     void handle_messages();
     void handle(const rfb::ClientMessage& m);

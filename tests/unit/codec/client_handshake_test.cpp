@@ -15,6 +15,16 @@
 namespace rfb {
 namespace {
 
+ServerHandshakeConfig server_config(std::optional<std::string> full,
+                                    std::optional<std::string> view,
+                                    std::array<uint8_t, 16> challenge = {}) {
+    ServerHandshakeConfig c;
+    c.full_password = std::move(full);
+    c.viewonly_password = std::move(view);
+    c.challenge = challenge;
+    return c;
+}
+
 using Bytes = std::vector<uint8_t>;
 
 Bytes text(std::string_view s) {
@@ -375,8 +385,8 @@ TEST(HandshakePair, AllVersionsNoneAndVncAuth) {
                 std::array<uint8_t, 16> ch{};
                 for (size_t k = 0; k < 16; ++k)
                     ch[k] = static_cast<uint8_t>(0x5a ^ (k * 31));
-                ServerHandshake s(ServerHandshakeConfig{
-                    auth ? std::optional<std::string>("s3cret") : std::nullopt, std::nullopt, ch});
+                ServerHandshake s(server_config(
+                    auth ? std::optional<std::string>("s3cret") : std::nullopt, std::nullopt, ch));
                 ClientHandshake c(ClientHandshakeConfig{
                     auth ? std::optional<std::string>("s3cret") : std::nullopt, false});
                 PairResult r{};
@@ -397,7 +407,7 @@ TEST(HandshakePair, AllVersionsNoneAndVncAuth) {
 }
 
 TEST(HandshakePair, ViewOnlyPassword) {
-    ServerHandshake s(ServerHandshakeConfig{"admin", "look", {}});
+    ServerHandshake s(server_config("admin", "look"));
     ClientHandshake c(ClientHandshakeConfig{"look", true});
     PairResult r{};
     pair(c, s, "RFB 003.008\n", r);
@@ -409,7 +419,7 @@ TEST(HandshakePair, ViewOnlyPassword) {
 TEST(HandshakePair, WrongPasswordEachVersion) {
     for (const char* v : {"RFB 003.003\n", "RFB 003.007\n", "RFB 003.008\n"}) {
         SCOPED_TRACE(v);
-        ServerHandshake s(ServerHandshakeConfig{"right", std::nullopt, {}});
+        ServerHandshake s(server_config("right", std::nullopt));
         ClientHandshake c(ClientHandshakeConfig{"wrong", true});
         PairResult r{};
         pair(c, s, v, r);
@@ -424,7 +434,7 @@ TEST(HandshakePair, WrongPasswordEachVersion) {
 }
 
 TEST(HandshakePair, ClientWithoutPasswordMeetsPasswordServer) {
-    ServerHandshake s(ServerHandshakeConfig{"right", std::nullopt, {}});
+    ServerHandshake s(server_config("right", std::nullopt));
     ClientHandshake c(ClientHandshakeConfig{});
     PairResult r{};
     pair(c, s, "RFB 003.008\n", r);

@@ -42,11 +42,15 @@ Bytes challenge_bytes() {
 const Bytes kPasswordResponse = {0xb8, 0x66, 0x92, 0x41, 0x25, 0xc8, 0xee, 0xbb,
                                  0x9d, 0xeb, 0xc1, 0xdb, 0x61, 0xc5, 0x38, 0xe2};
 
-ServerHandshakeConfig no_password() {
-    return ServerHandshakeConfig{{}, {}, challenge()};
-}
 ServerHandshakeConfig passwords(std::optional<std::string> full, std::optional<std::string> view) {
-    return ServerHandshakeConfig{std::move(full), std::move(view), challenge()};
+    ServerHandshakeConfig c;
+    c.full_password = std::move(full);
+    c.viewonly_password = std::move(view);
+    c.challenge = challenge();
+    return c;
+}
+ServerHandshakeConfig no_password() {
+    return passwords(std::nullopt, std::nullopt);
 }
 
 struct Outcome {
@@ -135,6 +139,56 @@ TEST(ServerHandshake, VncAuth38FullAndViewOnly) {
         Outcome r = run(hs, cat({kV8, {2}, kPasswordResponse, {1}}));
         ASSERT_EQ(r.step.status, HandshakeStep::kDone) << r.step.error;
         EXPECT_EQ(hs.access(), AccessLevel::kViewOnly);
+    }
+}
+
+// One port, several sessions: the password a viewer answers with picks the route and access.
+TEST(ServerHandshake, CredentialsRouteByPassword) {
+    ServerHandshakeConfig c = passwords("lab1ctl", std::nullopt);
+    c.credentials = {{"lab2view", AccessLevel::kViewOnly, 2},
+                     {"password", AccessLevel::kViewOnly, 3},
+                     {"lab3ctl", AccessLevel::kFull, 3}};
+    ServerHandshake hs(std::move(c));
+    Outcome r = run(hs, cat({kV8, {2}, kPasswordResponse, {1}}));
+    ASSERT_EQ(r.step.status, HandshakeStep::kDone) << r.step.error;
+    EXPECT_EQ(r.out, cat({kV8, {1, 2}, challenge_bytes(), u32(0)}));
+    EXPECT_EQ(hs.route(), 3u);
+    EXPECT_EQ(hs.access(), AccessLevel::kViewOnly);
+}
+
+TEST(ServerHandshake, CredentialsAloneOfferVncAuth) {
+    ServerHandshakeConfig c = no_password();
+    c.credentials = {{"other", AccessLevel::kFull, 1}};
+    ServerHandshake hs(std::move(c));
+    Outcome r = run(hs, cat({kV8, {2}, kPasswordResponse}));
+    EXPECT_EQ(r.step.status, HandshakeStep::kFailed);
+    EXPECT_EQ(
+        r.out,
+        cat({kV8, {1, 2}, challenge_bytes(), u32(1), u32(21), text("Authentication failed")}));
+}
+
+TEST(ServerHandshake, NoneAccessCanBeViewOnly) {
+    ServerHandshakeConfig c = no_password();
+    c.none_access = AccessLevel::kViewOnly;
+    ServerHandshake hs(std::move(c));
+    Outcome r = run(hs, cat({kV8, {1}, {1}}));
+    ASSERT_EQ(r.step.status, HandshakeStep::kDone) << r.step.error;
+    EXPECT_EQ(hs.access(), AccessLevel::kViewOnly);
+    EXPECT_EQ(hs.route(), 0u);
+}
+
+// A refused viewer learns why in the failure format of its own version.
+TEST(ServerHandshake, RefuseReasonPerVersion) {
+    const std::string why = "unknown repeater ID";
+    for (const Bytes& version : {kV8, kV7, kV3}) {
+        ServerHandshakeConfig c = passwords("password", std::nullopt);
+        c.refuse_reason = why;
+        ServerHandshake hs(std::move(c));
+        Outcome r = run(hs, version);
+        EXPECT_EQ(r.step.status, HandshakeStep::kFailed);
+        EXPECT_NE(r.step.error.find(why), std::string::npos) << r.step.error;
+        const Bytes head = version == kV3 ? u32(0) : Bytes{0};
+        EXPECT_EQ(r.out, cat({kV8, head, u32(static_cast<uint32_t>(why.size())), text(why)}));
     }
 }
 

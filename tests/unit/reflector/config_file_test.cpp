@@ -624,8 +624,9 @@ name = "a"
         "cfg.toml:2:1: aaa: unknown key",
         "cfg.toml:5:12: upstream: expected HOST:PORT, got 'h'",
         "cfg.toml:6:11: max_fps: 0 is out of range 0.5..240",
-        "cfg.toml:7:1: upstream: missing: set upstream (HOST:PORT to connect to) or repeater_id "
-        "(for a server that dials in)",
+        "cfg.toml:7:1: upstream: missing: set upstream (HOST:PORT to connect to, or \"demo\"), "
+        "repeater_id (for a server that dials in with an ID) or reverse_listen (a port servers "
+        "dial)",
         "cfg.toml:8:8: name: \"a\" is already the name of the session at line 4",
     };
     EXPECT_EQ(r.errors, expected);
@@ -693,7 +694,7 @@ TEST(ConfigFile, DescribeGivesAGlobalLineAndOneLinePerSession) {
     const std::string limits =
         "view_only_default=false max_viewers=1000 max_fps=30 min_quality=0 max_quality=9 "
         "viewer_max_kbps=0 session_max_kbps=0 keep_upstream_without_viewers=true "
-        "idle_timeout=0 input_policy=shared clipboard=both";
+        "idle_timeout=0 input_idle_timeout=10 input_policy=shared clipboard=both";
     const std::string expected =
         "global: listen=0.0.0.0:5900 repeater_listen=0.0.0.0:5500 allow_dynamic_ids=false "
         "log_level=info log_format=text cache_mb=256 encode_threads=auto stats_interval=60 " +
@@ -706,7 +707,7 @@ TEST(ConfigFile, DescribeGivesAGlobalLineAndOneLinePerSession) {
         "session pi-7: repeater_id=7 listen=shared password_file=\"/run/my secrets/pi\" "
         "view_only_default=false max_viewers=1000 max_fps=2.5 min_quality=0 max_quality=9 "
         "viewer_max_kbps=0 session_max_kbps=0 keep_upstream_without_viewers=true "
-        "idle_timeout=0 input_policy=shared clipboard=both\n";
+        "idle_timeout=0 input_idle_timeout=10 input_policy=shared clipboard=both\n";
     EXPECT_EQ(describe(r.config), expected);
 }
 
@@ -718,6 +719,67 @@ TEST(ConfigFile, DescribeSaysWhenThereAreNoSessions) {
     EXPECT_NE(d.find(" encode_threads=2 "), std::string::npos) << d;
     EXPECT_NE(d.find(" repeater_listen=\"\" "), std::string::npos) << d;
     EXPECT_TRUE(d.size() >= 12 && d.compare(d.size() - 12, 12, "no sessions\n") == 0) << d;
+}
+
+// The keys issue 6's routing added: reverse ports, the demo upstream, Mode I, display numbers.
+TEST(ConfigFile, ReverseListenDemoUpstreamModeOneAndDisplay) {
+    const ConfigResult r = load_config(R"(mode1_allow = ["10.0.0.0/8:5900-5999", "pi.local"]
+dynamic_id_key_file = "/run/secrets/ids"
+[[session]]
+name = "desk"
+reverse_listen = "127.0.0.1:5501"
+display = 4
+[[session]]
+name = "show"
+upstream = "demo"
+[[session]]
+name = "pi"
+repeater_id = "9"
+repeater_secret_file = "/run/secrets/pi9"
+)",
+                                       "cfg.toml");
+    ASSERT_TRUE(r.ok()) << r.errors.front();
+    const Config& c = r.config;
+    EXPECT_EQ(c.global.mode1_allow, (std::vector<std::string>{"10.0.0.0/8:5900-5999", "pi.local"}));
+    EXPECT_EQ(c.global.dynamic_id_key_file, "/run/secrets/ids");
+    EXPECT_EQ(c.sessions[0].reverse_listen, "127.0.0.1:5501");
+    EXPECT_TRUE(c.sessions[0].server_dials_in());
+    EXPECT_EQ(c.sessions[0].display, 4);
+    EXPECT_EQ(c.sessions[1].upstream, "demo");
+    EXPECT_EQ(c.sessions[1].display, -1);
+    EXPECT_EQ(c.sessions[2].repeater_secret_file, "/run/secrets/pi9");
+    // A repeater_id without upstream defaults the repeater port; a reverse port alone would not.
+    EXPECT_EQ(c.global.repeater_listen, kDefaultRepeaterListen);
+}
+
+TEST(ConfigFile, RoutingKeysAreChecked) {
+    const ConfigResult r = load_config(R"(mode1_allow = ["10.0.0.1/8", 5]
+[[session]]
+name = "both"
+upstream = "127.0.0.1:5901"
+reverse_listen = "127.0.0.1:5501"
+[[session]]
+name = "clash"
+reverse_listen = "127.0.0.1:5501"
+repeater_secret_file = "/x"
+)",
+                                       "cfg.toml");
+    ASSERT_EQ(r.errors.size(), 5u);
+    EXPECT_NE(r.errors[0].find("cfg.toml:1:16: mode1_allow: '10.0.0.1/8'"), std::string::npos)
+        << r.errors[0];
+    EXPECT_NE(r.errors[1].find("cfg.toml:1:30: mode1_allow: expected a string"), std::string::npos)
+        << r.errors[1];
+    EXPECT_NE(r.errors[2].find("cfg.toml:5:18: reverse_listen: a session has one upstream"),
+              std::string::npos)
+        << r.errors[2];
+    EXPECT_NE(r.errors[3].find("cfg.toml:6:1: repeater_secret_file: only means something with a "
+                               "repeater_id"),
+              std::string::npos)
+        << r.errors[3];
+    EXPECT_NE(r.errors[4].find("cfg.toml:8:18: reverse_listen: '127.0.0.1:5501' clashes with the "
+                               "reverse port of session 'both'"),
+              std::string::npos)
+        << r.errors[4];
 }
 
 }  // namespace

@@ -34,6 +34,7 @@ class FakeUpstream : public UpstreamLink {
     bool connected() const override { return true; }
     void send_key(bool down, uint32_t keysym) override {
         if (down) keys.push_back(keysym);
+        key_events.push_back({down, keysym});
     }
     void send_pointer(uint8_t, uint16_t, uint16_t) override { ++pointer_events; }
     void send_cut_text(const std::string& t) override { cut_texts.push_back(t); }
@@ -45,6 +46,7 @@ class FakeUpstream : public UpstreamLink {
     bool qemu = false;
     std::vector<std::pair<uint32_t, uint32_t>> qemu_keys;
     std::vector<uint32_t> keys;
+    std::vector<std::pair<bool, uint32_t>> key_events;  // downs and ups, in order
     std::vector<std::string> cut_texts;
     int pointer_events = 0;
 };
@@ -655,6 +657,61 @@ TEST_F(ViewerPipeline, ViewOnlyInputIsDroppedFullControlInputArrives) {
     EXPECT_EQ(upstream_.keys, std::vector<uint32_t>{0x62});
     EXPECT_EQ(upstream_.cut_texts, std::vector<std::string>{"from control"});
     EXPECT_EQ(upstream_.pointer_events, 0);
+}
+
+// Classroom control, "first": the first control viewer to type holds the keyboard; another
+// control viewer's input is dropped until the holder leaves, and the holder's keys still down
+// are released on the server when it does.
+TEST_F(ViewerPipeline, FirstInputPolicyHoldsUntilTheHolderLeaves) {
+    SessionOptions o;
+    o.full_password = "control1";
+    o.input_policy = InputPolicy::kFirst;
+    o.input_idle_timeout = std::chrono::seconds(0);  // only leaving frees the hold
+    make_session(o);
+    auto teacher = connect(std::string("control1"));
+    auto student = connect(std::string("control1"));
+    ASSERT_TRUE(run_until([&] { return teacher->ready() && student->ready(); }));
+    teacher->send(rfb::KeyEventMsg{true, 0xffe1});  // Shift held
+    teacher->send(rfb::KeyEventMsg{true, 0x41});
+    ASSERT_TRUE(run_until([&] { return upstream_.keys.size() == 2; }));
+    student->send(rfb::KeyEventMsg{true, 0x62});
+    student->send(rfb::PointerEventMsg{1, 5, 5});
+    rfb::ClientCutTextMsg cut;
+    cut.latin1 = "from the student";
+    student->send(cut);
+    settle();
+    EXPECT_EQ(upstream_.keys, (std::vector<uint32_t>{0xffe1, 0x41}));
+    EXPECT_EQ(upstream_.pointer_events, 0);
+    EXPECT_TRUE(upstream_.cut_texts.empty());
+    teacher.reset();  // leaves with Shift and A down
+    ASSERT_TRUE(run_until([&] { return session_->viewer_count() == 1; }));
+    // Both keys were released on the server, newest first.
+    const std::vector<std::pair<bool, uint32_t>> released = {
+        {true, 0xffe1}, {true, 0x41}, {false, 0x41}, {false, 0xffe1}};
+    EXPECT_EQ(upstream_.key_events, released);
+    student->send(rfb::KeyEventMsg{true, 0x63});
+    ASSERT_TRUE(run_until([&] { return upstream_.keys.size() == 3; }));
+    EXPECT_EQ(upstream_.keys.back(), 0x63u);
+}
+
+TEST_F(ViewerPipeline, ClipboardPolicyAndViewOnlyViewers) {
+    SessionOptions o;
+    o.full_password = "control1";
+    o.viewonly_password = "view1";
+    o.clipboard = ClipboardPolicy::kToViewers;
+    make_session(o);
+    auto viewer = connect(std::string("view1"));
+    auto control = connect(std::string("control1"));
+    ASSERT_TRUE(run_until([&] { return viewer->ready() && control->ready(); }));
+    rfb::ClientCutTextMsg cut;
+    cut.latin1 = "to the server";
+    control->send(cut);
+    session_->server_cut_text("from the server");
+    ASSERT_TRUE(run_until([&] { return !control->cut_texts.empty(); }));
+    settle();
+    EXPECT_EQ(control->cut_texts, std::vector<std::string>{"from the server"});
+    EXPECT_TRUE(viewer->cut_texts.empty());    // view-only: never the clipboard
+    EXPECT_TRUE(upstream_.cut_texts.empty());  // to-viewers only
 }
 
 TEST_F(ViewerPipeline, WrongPasswordIsRefused) {

@@ -1,0 +1,803 @@
+#include "reflector/session_registry.h"
+
+#include <sys/random.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "codec/vnc_auth.h"
+#include "reflector/demo_source.h"
+#include "reflector/log.h"
+#include "reflector/options.h"
+#include "reflector/repeater_token.h"
+#include "reflector/socket_address.h"
+#include "reflector/viewer_connection.h"
+
+namespace rfbcast {
+namespace {
+
+// How long a session nobody uses anymore (a Mode I destination without viewers, a dynamic ID
+// whose server left and has no viewers) lives on, so that a viewer or server coming straight
+// back finds it.
+constexpr Clock::duration kTransientGrace = std::chrono::seconds(30);
+
+std::array<uint8_t, 16> random_challenge() {
+    std::array<uint8_t, 16> c{};
+    size_t got = 0;
+    while (got < c.size()) {
+        const ssize_t n = getrandom(c.data() + got, c.size() - got, 0);
+        if (n > 0) got += static_cast<size_t>(n);
+    }
+    return c;
+}
+
+Connection::Limits viewer_limits() {
+    Connection::Limits limits;
+    limits.rx_chunk = 16 * 1024;
+    limits.rx_cap = 512 * 1024;  // above the 256 KiB cut-text limit plus slack
+    return limits;
+}
+
+// VNC Authentication keys on the first 8 characters only.
+std::string vnc_key(const std::string& password) {
+    return password.substr(0, 8);
+}
+
+bool constant_time_equal(const std::string& a, const std::string& b) {
+    if (a.size() != b.size()) return false;
+    unsigned char diff = 0;
+    for (size_t i = 0; i < a.size(); ++i)
+        diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+    return diff == 0;
+}
+
+}  // namespace
+
+const char* to_string(SharedPortMode m) {
+    switch (m) {
+        case SharedPortMode::kSingle:
+            return "single";
+        case SharedPortMode::kPassword:
+            return "password";
+        case SharedPortMode::kRepeater:
+            return "repeater";
+        default:
+            return "none";
+    }
+}
+
+SessionRegistry::SessionRegistry(EventLoop& loop, TileEncodeService& encoder,
+                                 RegistrySettings settings)
+    : loop_(loop), encoder_(encoder), settings_(std::move(settings)) {}
+
+SessionRegistry::~SessionRegistry() {
+    if (sweep_timer_) loop_.cancel_timer(sweep_timer_);
+    close_all("rfbcast is shutting down");
+}
+
+void SessionRegistry::close_all(const std::string& reason) {
+    shared_listener_.reset();
+    repeater_listener_.reset();
+    gates_.clear();
+    dial_ins_.clear();
+    while (!entries_.empty())
+        remove_entry(entries_.begin()->first, reason);
+}
+
+std::vector<const Session*> SessionRegistry::sessions() const {
+    std::vector<const Session*> out;
+    for (const auto& [name, e] : entries_)
+        out.push_back(e->session.get());
+    return out;
+}
+
+const Session* SessionRegistry::find(const std::string& name) const {
+    auto it = entries_.find(name);
+    return it == entries_.end() ? nullptr : it->second->session.get();
+}
+
+SessionRegistry::Entry* SessionRegistry::find_entry(const std::string& name) {
+    auto it = entries_.find(name);
+    return it == entries_.end() ? nullptr : it->second.get();
+}
+
+SessionRegistry::Entry* SessionRegistry::find_by_id(const std::string& id) {
+    for (auto& [name, e] : entries_)
+        if (!e->config.repeater_id.empty() && e->config.repeater_id == id) return e.get();
+    return nullptr;
+}
+
+// --- building sessions -----------------------------------------------------------------------
+
+bool SessionRegistry::build_session_options(const RegistrySettings& settings,
+                                            const SessionConfig& c, SessionOptions& o,
+                                            std::string& error) {
+    o = settings.session_template;
+    o.name = c.name;
+    const SessionLimits& l = c.limits;
+    o.max_viewers = l.max_viewers;
+    o.view_only_default = l.view_only_default;
+    o.pacing.max_fps = l.max_fps;
+    o.pacing.rate_cap = l.viewer_max_kbps * 1000 / 8;
+    o.min_quality = l.min_quality;
+    o.max_quality = l.max_quality;
+    o.egress_cap = l.session_max_kbps * 1000 / 8;
+    o.input_policy = l.input_policy;
+    o.clipboard = l.clipboard;
+    o.input_idle_timeout = std::chrono::seconds(l.input_idle_timeout_s);
+    const std::string& full = c.password_file.empty() ? settings.password_file : c.password_file;
+    const std::string& view = c.viewonly_password_file.empty() ? settings.viewonly_password_file
+                                                               : c.viewonly_password_file;
+    std::string secret;
+    o.full_password.reset();
+    o.viewonly_password.reset();
+    if (!full.empty()) {
+        if (!read_secret_file(full, secret, error)) return false;
+        o.full_password = secret;
+    }
+    if (!view.empty()) {
+        if (!read_secret_file(view, secret, error)) return false;
+        o.viewonly_password = secret;
+    }
+    secret.assign(secret.size(), '\0');
+    return true;
+}
+
+bool SessionRegistry::build_upstream(Entry& e, std::string& error) {
+    const SessionConfig& c = e.config;
+    Session& s = *e.session;
+    s.set_upstream(nullptr);
+    e.upstream.reset();
+    e.dial_in = nullptr;
+    if (c.upstream == "demo") {
+        e.upstream = std::make_unique<DemoSource>(s);
+        s.set_upstream(e.upstream.get());
+        return true;
+    }
+    UpstreamOptions uo = settings_.upstream_template;
+    if (c.upstream.empty()) {
+        uo.dial_in = true;
+        uo.host.clear();
+        uo.port = 0;
+    } else if (!split_host_port(c.upstream, uo.host, uo.port, error)) {
+        error = "upstream: " + error;
+        return false;
+    }
+    const std::string& user_file = c.upstream_username_file.empty()
+                                       ? settings_.upstream_username_file
+                                       : c.upstream_username_file;
+    const std::string& pass_file = c.upstream_password_file.empty()
+                                       ? settings_.upstream_password_file
+                                       : c.upstream_password_file;
+    std::string secret;
+    if (!user_file.empty()) {
+        if (!read_secret_file(user_file, secret, error, SecretKind::kUsername)) return false;
+        uo.username = secret;
+    }
+    if (!pass_file.empty()) {
+        const SecretKind kind = uo.username ? SecretKind::kPassword : SecretKind::kVncPassword;
+        if (!read_secret_file(pass_file, secret, error, kind)) return false;
+        uo.password = secret;
+    }
+    secret.assign(secret.size(), '\0');
+    auto client = std::make_unique<UpstreamClient>(s, std::move(uo));
+    if (c.upstream.empty()) e.dial_in = client.get();
+    e.upstream = std::move(client);
+    s.set_upstream(e.upstream.get());
+    return true;
+}
+
+std::string SessionRegistry::listen_address_for(const SessionConfig& c, size_t index) const {
+    if (!c.listen.empty() || global_.display_base <= 0) return c.listen;
+    // display_base: the session's number (its display key, or its place in the file from 1)
+    // added to the base, on the shared port's address.
+    const int display = c.display >= 0 ? c.display : static_cast<int>(index) + 1;
+    const long port = static_cast<long>(global_.display_base) + display;
+    if (port > 65535) return {};
+    std::string host = "0.0.0.0";
+    uint16_t ignored = 0;
+    std::string error;
+    if (!global_.listen.empty()) split_host_port(global_.listen, host, ignored, error);
+    if (host.find(':') != std::string::npos) host = "[" + host + "]";
+    return host + ":" + std::to_string(port);
+}
+
+bool SessionRegistry::open_entry_listeners(Entry& e, bool fatal, std::string& error) {
+    Entry* ep = &e;
+    if (!e.listen_address.empty() && !e.listener) {
+        auto l = std::make_unique<Listener>(loop_, [this, ep](int fd, const std::string& peer) {
+            accept_viewer_on(*ep, fd, peer);
+        });
+        std::string why;
+        if (l->open(e.listen_address, why)) {
+            e.listener = std::move(l);
+        } else {
+            error = "session '" + e.config.name + "': " + why;
+            if (fatal) return false;
+            LOG_ERROR("listen-failed", "session=%s reason=\"%s\"", e.config.name.c_str(),
+                      why.c_str());
+        }
+    }
+    if (!e.config.reverse_listen.empty() && !e.reverse_listener) {
+        auto l = std::make_unique<Listener>(
+            loop_, [this, ep](int fd, const std::string& peer) { accept_reverse(*ep, fd, peer); });
+        std::string why;
+        if (l->open(e.config.reverse_listen, why)) {
+            e.reverse_listener = std::move(l);
+        } else {
+            error = "session '" + e.config.name + "' reverse_listen: " + why;
+            if (fatal) return false;
+            LOG_ERROR("listen-failed", "session=%s reason=\"%s\"", e.config.name.c_str(),
+                      why.c_str());
+        }
+    }
+    return true;
+}
+
+SessionRegistry::Entry* SessionRegistry::create_entry(Origin origin, SessionConfig config,
+                                                      std::string& error) {
+    auto e = std::make_unique<Entry>();
+    e->origin = origin;
+    e->config = std::move(config);
+    SessionOptions so;
+    if (!build_session_options(settings_, e->config, so, error)) return nullptr;
+    if (!e->config.repeater_secret_file.empty() &&
+        !read_secret_file(e->config.repeater_secret_file, e->repeater_secret, error,
+                          SecretKind::kPassword))
+        return nullptr;
+    e->session = std::make_unique<Session>(loop_, std::move(so), encoder_);
+    if (!build_upstream(*e, error)) return nullptr;
+    Entry* ep = e.get();
+    e->empty_since = loop_.now();
+    e->session->set_viewers_changed([this, ep] {
+        if (ep->session->viewer_count() > 0) {
+            if (ep->upstream_stopped) {
+                ep->upstream_stopped = false;
+                ep->upstream->start();
+            }
+        } else {
+            ep->empty_since = loop_.now();
+        }
+    });
+    const std::string name = e->config.name;
+    entries_[name] = std::move(e);
+    ++stats_.sessions_created;
+    return ep;
+}
+
+void SessionRegistry::remove_entry(const std::string& name, const std::string& reason) {
+    auto it = entries_.find(name);
+    if (it == entries_.end()) return;
+    std::unique_ptr<Entry> e = std::move(it->second);
+    entries_.erase(it);
+    e->listener.reset();
+    e->reverse_listener.reset();
+    e->session->set_viewers_changed({});
+    e->session->close_all_viewers(reason);
+    e->session->set_upstream(nullptr);
+    e->upstream.reset();
+    e->session.reset();
+    ++stats_.sessions_removed;
+    LOG_INFO("session-removed", "session=%s reason=\"%s\"", name.c_str(), reason.c_str());
+}
+
+// --- configuration -----------------------------------------------------------------------------
+
+std::vector<std::string> SessionRegistry::check(const Config& config,
+                                                const RegistrySettings& settings) {
+    std::vector<std::string> problems;
+    std::map<std::string, std::string> keys;  // 8-character VNC key -> session using it
+    const bool ids = config.global.allow_dynamic_ids || !config.global.mode1_allow.empty() ||
+                     std::any_of(config.sessions.begin(), config.sessions.end(),
+                                 [](const SessionConfig& s) { return !s.repeater_id.empty(); });
+    size_t on_shared = 0;
+    for (size_t i = 0; i < config.sessions.size(); ++i) {
+        const SessionConfig& s = config.sessions[i];
+        SessionOptions so;
+        std::string error;
+        if (!build_session_options(settings, s, so, error)) {
+            problems.push_back("session '" + s.name + "': " + error);
+            continue;
+        }
+        const bool own_port = !s.listen.empty() || config.global.display_base > 0;
+        if (own_port || !s.repeater_id.empty()) continue;
+        ++on_shared;
+        if (ids) {
+            problems.push_back("session '" + s.name +
+                               "': the shared viewer port speaks the repeater protocol (a "
+                               "session has a repeater_id, or dynamic IDs or Mode I are on), so "
+                               "this session needs a repeater_id or its own listen port");
+            continue;
+        }
+        if (!so.full_password && !so.viewonly_password) continue;
+        for (const auto& p : {so.full_password, so.viewonly_password}) {
+            if (!p) continue;
+            auto [it, fresh] = keys.emplace(vnc_key(*p), s.name);
+            if (!fresh && it->second != s.name)
+                problems.push_back("session '" + s.name + "': a password of it equals one of '" +
+                                   it->second +
+                                   "' in its first 8 characters (all VNC authentication uses); "
+                                   "sessions sharing a port must have different passwords");
+        }
+    }
+    if (!ids && on_shared > 1) {
+        for (const SessionConfig& s : config.sessions) {
+            const bool own_port = !s.listen.empty() || config.global.display_base > 0;
+            if (own_port) continue;
+            SessionOptions so;
+            std::string error;
+            if (build_session_options(settings, s, so, error) && !so.full_password &&
+                !so.viewonly_password)
+                problems.push_back("session '" + s.name +
+                                   "': several sessions share the viewer port and are told "
+                                   "apart by password; this one has none (give it a "
+                                   "password_file, its own listen port or a repeater_id)");
+        }
+    }
+    if (!config.global.dynamic_id_key_file.empty()) {
+        std::string key, error;
+        if (!read_secret_file(config.global.dynamic_id_key_file, key, error, SecretKind::kPassword))
+            problems.push_back("dynamic_id_key_file: " + error);
+    }
+    AddressAllowList allow;
+    std::string error;
+    if (!allow.parse(config.global.mode1_allow, error)) problems.push_back("mode1_allow: " + error);
+    return problems;
+}
+
+bool SessionRegistry::apply(const Config& config, std::string& error) {
+    const bool first = !started_;
+    global_ = config.global;
+    AddressAllowList allow;
+    if (!allow.parse(global_.mode1_allow, error)) {
+        error = "mode1_allow: " + error;
+        return false;
+    }
+    mode1_allow_ = std::move(allow);
+    dynamic_id_key_.clear();
+    if (!global_.dynamic_id_key_file.empty() &&
+        !read_secret_file(global_.dynamic_id_key_file, dynamic_id_key_, error,
+                          SecretKind::kPassword))
+        return false;
+
+    // Sessions the new config no longer has (those made by dial-ins and Mode I stay).
+    std::vector<std::string> gone;
+    for (const auto& [name, e] : entries_) {
+        if (e->origin != Origin::kConfig) continue;
+        const bool kept = std::any_of(config.sessions.begin(), config.sessions.end(),
+                                      [&](const SessionConfig& s) { return s.name == name; });
+        if (!kept) gone.push_back(name);
+    }
+    for (const std::string& name : gone)
+        remove_entry(name, "session removed from the configuration");
+
+    for (size_t i = 0; i < config.sessions.size(); ++i) {
+        const SessionConfig& c = config.sessions[i];
+        const std::string address = listen_address_for(c, i);
+        Entry* e = find_entry(c.name);
+        if (e && e->origin != Origin::kConfig) {
+            // A configured session takes over the name of a dynamic one.
+            remove_entry(c.name, "replaced by a configured session");
+            e = nullptr;
+        }
+        if (!e) {
+            std::string why;
+            e = create_entry(Origin::kConfig, c, why);
+            if (!e) {
+                error = "session '" + c.name + "': " + why;
+                if (first) return false;
+                LOG_ERROR("session-not-started", "session=%s reason=\"%s\"", c.name.c_str(),
+                          why.c_str());
+                continue;
+            }
+            e->listen_address = address;
+            if (!open_entry_listeners(*e, first, error)) return false;
+            if (started_) e->upstream->start();
+            LOG_INFO("session-added", "session=%s upstream=%s listen=%s repeater-id=%s",
+                     c.name.c_str(), e->upstream->describe().c_str(),
+                     address.empty() ? "shared" : address.c_str(),
+                     c.repeater_id.empty() ? "none" : c.repeater_id.c_str());
+            continue;
+        }
+        // A session that stays: change what changed, keep its viewers.
+        SessionOptions so;
+        std::string why;
+        if (!build_session_options(settings_, c, so, why)) {
+            LOG_ERROR("session-not-updated", "session=%s reason=\"%s\"", c.name.c_str(),
+                      why.c_str());
+            continue;
+        }
+        e->session->update_options(std::move(so));
+        const bool upstream_changed =
+            e->config.upstream != c.upstream ||
+            e->config.upstream_password_file != c.upstream_password_file ||
+            e->config.upstream_username_file != c.upstream_username_file;
+        const bool reverse_changed = e->config.reverse_listen != c.reverse_listen;
+        e->config = c;
+        e->repeater_secret.clear();
+        if (!c.repeater_secret_file.empty())
+            read_secret_file(c.repeater_secret_file, e->repeater_secret, why,
+                             SecretKind::kPassword);
+        if (upstream_changed) {
+            if (!build_upstream(*e, why)) {
+                LOG_ERROR("upstream-not-updated", "session=%s reason=\"%s\"", c.name.c_str(),
+                          why.c_str());
+            } else {
+                e->upstream_stopped = false;
+                e->upstream->start();
+                LOG_INFO("session-upstream-changed", "session=%s upstream=%s", c.name.c_str(),
+                         e->upstream->describe().c_str());
+            }
+        }
+        if (address != e->listen_address) {
+            e->listener.reset();
+            e->listen_address = address;
+        }
+        if (reverse_changed) e->reverse_listener.reset();
+        std::string ignored;
+        open_entry_listeners(*e, false, ignored);
+    }
+
+    compute_routes();
+    // The shared and repeater ports.
+    std::string shared = global_.listen;
+    if (shared != shared_address_ || !shared_listener_) {
+        shared_listener_.reset();
+        shared_address_ = shared;
+        if (!shared.empty()) {
+            auto l = std::make_unique<Listener>(
+                loop_, [this](int fd, const std::string& peer) { accept_shared(fd, peer); });
+            std::string why;
+            if (!l->open(shared, why)) {
+                error = why;
+                if (first) return false;
+                LOG_ERROR("listen-failed", "listen=%s reason=\"%s\"", shared.c_str(), why.c_str());
+            } else {
+                shared_listener_ = std::move(l);
+            }
+        }
+    }
+    if (global_.repeater_listen != repeater_address_ || !repeater_listener_) {
+        repeater_listener_.reset();
+        repeater_address_ = global_.repeater_listen;
+        if (!repeater_address_.empty()) {
+            auto l = std::make_unique<Listener>(loop_, [this](int fd, const std::string& peer) {
+                accept_repeater_server(fd, peer);
+            });
+            std::string why;
+            if (!l->open(repeater_address_, why)) {
+                error = "repeater port: " + why;
+                if (first) return false;
+                LOG_ERROR("listen-failed", "listen=%s reason=\"%s\"", repeater_address_.c_str(),
+                          why.c_str());
+            } else {
+                repeater_listener_ = std::move(l);
+            }
+        }
+    }
+    if (first) {
+        started_ = true;
+        for (auto& [name, e] : entries_)
+            e->upstream->start();
+        sweep_timer_ = loop_.add_timer(std::chrono::seconds(1), [this] { sweep(); });
+    }
+    LOG_INFO(first ? "sessions-started" : "sessions-reloaded",
+             "sessions=%zu shared-listen=%s shared-port=%s repeater-listen=%s", entries_.size(),
+             shared_address_.empty() ? "none" : shared_address_.c_str(), to_string(shared_mode_),
+             repeater_address_.empty() ? "none" : repeater_address_.c_str());
+    return true;
+}
+
+void SessionRegistry::compute_routes() {
+    password_routes_.clear();
+    credentials_.clear();
+    single_session_.clear();
+    const bool ids = global_.allow_dynamic_ids || !mode1_allow_.empty() ||
+                     std::any_of(entries_.begin(), entries_.end(), [](const auto& kv) {
+                         return !kv.second->config.repeater_id.empty();
+                     });
+    std::vector<Entry*> on_shared;
+    for (auto& [name, e] : entries_)
+        if (e->origin == Origin::kConfig && e->listen_address.empty() &&
+            e->config.repeater_id.empty())
+            on_shared.push_back(e.get());
+    if (ids) {
+        shared_mode_ = SharedPortMode::kRepeater;
+    } else if (on_shared.size() == 1) {
+        shared_mode_ = SharedPortMode::kSingle;
+        single_session_ = on_shared.front()->config.name;
+    } else if (on_shared.empty()) {
+        shared_mode_ = SharedPortMode::kNone;
+    } else {
+        shared_mode_ = SharedPortMode::kPassword;
+        for (Entry* e : on_shared) {
+            const SessionOptions& o = e->session->options();
+            const size_t route = password_routes_.size();
+            password_routes_.push_back(e->config.name);
+            if (o.full_password)
+                credentials_.push_back({*o.full_password, rfb::AccessLevel::kFull, route});
+            if (o.viewonly_password)
+                credentials_.push_back({*o.viewonly_password, rfb::AccessLevel::kViewOnly, route});
+        }
+    }
+}
+
+// --- viewers -----------------------------------------------------------------------------------
+
+Connection* SessionRegistry::new_viewer_connection(int fd, const std::string& peer) {
+    return new Connection(loop_, fd, nullptr, viewer_limits(), peer);
+}
+
+void SessionRegistry::start_gate(Connection* conn, ViewerGate::Mode mode, std::string refusal) {
+    if (pending_full()) {
+        LOG_WARN("viewer-refused", "peer=%s reason=\"%zu connections are already in handshake\"",
+                 conn->peer().c_str(), settings_.max_pending);
+        conn->close();
+        return;
+    }
+    if (mode == ViewerGate::Mode::kRefuse) ++stats_.viewers_refused;
+    auto gate = std::make_unique<ViewerGate>(
+        loop_, *this, conn, mode,
+        mode == ViewerGate::Mode::kPassword ? credentials_ : std::vector<rfb::Credential>{},
+        std::move(refusal), random_challenge());
+    ViewerGate* g = gate.get();
+    gates_.push_back(std::move(gate));
+    g->start();
+}
+
+void SessionRegistry::accept_shared(int fd, const std::string& peer) {
+    Connection* conn = new_viewer_connection(fd, peer);
+    switch (shared_mode_) {
+        case SharedPortMode::kSingle:
+            if (Entry* e = find_entry(single_session_)) {
+                attach_viewer(*e->session, conn, std::nullopt);
+                return;
+            }
+            start_gate(conn, ViewerGate::Mode::kRefuse, "no session is served on this port");
+            return;
+        case SharedPortMode::kPassword:
+            start_gate(conn, ViewerGate::Mode::kPassword, {});
+            return;
+        case SharedPortMode::kRepeater:
+            start_gate(conn, ViewerGate::Mode::kRepeater, {});
+            return;
+        default:
+            start_gate(conn, ViewerGate::Mode::kRefuse, "no session is served on this port");
+    }
+}
+
+void SessionRegistry::accept_viewer_on(Entry& e, int fd, const std::string& peer) {
+    attach_viewer(*e.session, new_viewer_connection(fd, peer), std::nullopt);
+}
+
+void SessionRegistry::attach_viewer(Session& session, Connection* conn,
+                                    std::optional<rfb::ServerHandshake> finished) {
+    if (session.viewer_count() >= session.options().max_viewers) {
+        LOG_WARN("viewer-refused", "session=%s peer=%s reason=\"viewer limit %zu reached\"",
+                 session.options().name.c_str(), conn->peer().c_str(),
+                 session.options().max_viewers);
+        if (finished) {
+            // Past the handshake there is no failure message left to send.
+            ++stats_.viewers_refused;
+            conn->close();
+        } else {
+            start_gate(conn, ViewerGate::Mode::kRefuse,
+                       "this session already has its maximum number of viewers");
+        }
+        return;
+    }
+    std::unique_ptr<ViewerConnection> viewer;
+    if (finished)
+        viewer = std::make_unique<ViewerConnection>(session, conn, next_viewer_id_++,
+                                                    std::move(*finished));
+    else
+        viewer = std::make_unique<ViewerConnection>(session, conn, next_viewer_id_++,
+                                                    random_challenge());
+    ViewerConnection* v = viewer.get();
+    session.add_viewer(std::move(viewer));
+    v->start();
+}
+
+void SessionRegistry::gate_finished(ViewerGate* gate) {
+    loop_.defer([this, gate, alive = std::weak_ptr<int>(alive_)] {
+        if (alive.expired()) return;
+        std::erase_if(gates_, [&](const auto& g) { return g.get() == gate; });
+    });
+}
+
+Session* SessionRegistry::route_password(size_t route, std::string& refusal) {
+    if (route >= password_routes_.size()) {
+        refusal = "no such session";
+        return nullptr;
+    }
+    Entry* e = find_entry(password_routes_[route]);
+    if (!e) {
+        refusal = "session '" + password_routes_[route] + "' was removed";
+        return nullptr;
+    }
+    ++stats_.viewers_routed;
+    return e->session.get();
+}
+
+Session* SessionRegistry::route_repeater(const rfb::RepeaterTarget& target, const std::string& peer,
+                                         std::string& refusal) {
+    if (target.kind == rfb::RepeaterTarget::kId) {
+        if (Entry* e = find_by_id(target.id)) {
+            ++stats_.viewers_routed;
+            LOG_INFO("viewer-routed", "session=%s peer=%s id=%s", e->config.name.c_str(),
+                     peer.c_str(), target.id.c_str());
+            return e->session.get();
+        }
+        ++stats_.repeater_refused;
+        refusal = "no session has repeater ID " + target.id;
+        LOG_WARN("repeater-refused", "side=viewer peer=%s id=%s reason=\"unknown ID\"",
+                 peer.c_str(), target.id.c_str());
+        return nullptr;
+    }
+    // Mode I: we dial the destination ourselves, so only where the operator allowed it.
+    const std::string dest = rfb::repeater_text(target);
+    if (!mode1_allow_.allows_host(target.host, target.port)) {
+        ++stats_.repeater_refused;
+        refusal = "destination " + dest + " is not allowed (Mode I)";
+        LOG_WARN("repeater-refused", "side=viewer peer=%s destination=%s reason=\"%s\"",
+                 peer.c_str(), dest.c_str(),
+                 mode1_allow_.empty() ? "Mode I is off" : "not in mode1_allow");
+        return nullptr;
+    }
+    const std::string name = "mode1-" + dest;
+    if (Entry* e = find_entry(name)) {
+        ++stats_.viewers_routed;
+        return e->session.get();
+    }
+    size_t transient = 0;
+    for (const auto& [n, e] : entries_)
+        transient += e->origin != Origin::kConfig;
+    if (transient >= settings_.max_dynamic_sessions) {
+        refusal = "too many sessions";
+        return nullptr;
+    }
+    SessionConfig c;
+    c.name = name;
+    const bool v6 = target.host.find(':') != std::string::npos;
+    c.upstream = (v6 ? "[" + target.host + "]" : target.host) + ":" + std::to_string(target.port);
+    c.limits = global_.defaults;
+    std::string error;
+    Entry* e = create_entry(Origin::kModeI, c, error);
+    if (!e) {
+        refusal = "cannot reach " + dest;
+        LOG_WARN("mode1-failed", "destination=%s reason=\"%s\"", dest.c_str(), error.c_str());
+        return nullptr;
+    }
+    e->upstream->start();
+    LOG_INFO("session-added", "session=%s upstream=%s origin=mode1 peer=%s", name.c_str(),
+             e->upstream->describe().c_str(), peer.c_str());
+    ++stats_.viewers_routed;
+    return e->session.get();
+}
+
+// --- servers that dial in ------------------------------------------------------------------------
+
+void SessionRegistry::accept_repeater_server(int fd, const std::string& peer) {
+    auto* conn = new Connection(loop_, fd, nullptr, upstream_connection_limits(), peer);
+    if (pending_full()) {
+        LOG_WARN("repeater-refused", "side=server peer=%s reason=\"too many pending\"",
+                 peer.c_str());
+        conn->close();
+        return;
+    }
+    auto d = std::make_unique<ServerDialIn>(loop_, *this, conn);
+    ServerDialIn* p = d.get();
+    dial_ins_.push_back(std::move(d));
+    p->start();
+}
+
+void SessionRegistry::dial_in_finished(ServerDialIn* d) {
+    loop_.defer([this, d, alive = std::weak_ptr<int>(alive_)] {
+        if (alive.expired()) return;
+        std::erase_if(dial_ins_, [&](const auto& p) { return p.get() == d; });
+    });
+}
+
+void SessionRegistry::accept_reverse(Entry& e, int fd, const std::string& peer) {
+    auto* conn = new Connection(loop_, fd, nullptr, upstream_connection_limits(), peer);
+    if (!e.dial_in) {
+        conn->close();
+        return;
+    }
+    ++stats_.servers_dialled_in;
+    e.dial_in->adopt(conn, "reverse port");
+    conn->start();
+}
+
+bool SessionRegistry::server_dialled_in(const rfb::RepeaterTarget& target, Connection* conn,
+                                        std::string& refusal) {
+    Entry* e = find_by_id(target.id);
+    if (e) {
+        if (!e->dial_in) {
+            ++stats_.repeater_refused;
+            refusal = "session '" + e->config.name + "' dials its own upstream";
+            return false;
+        }
+        if (!e->repeater_secret.empty() &&
+            !constant_time_equal(target.secret, e->repeater_secret)) {
+            ++stats_.repeater_refused;
+            refusal = target.secret.empty() ? "this ID needs its secret (ID:<id>:<secret>)"
+                                            : "wrong secret for this ID";
+            return false;
+        }
+    } else {
+        if (!global_.allow_dynamic_ids) {
+            ++stats_.repeater_refused;
+            refusal = "unknown ID (dynamic IDs are off)";
+            return false;
+        }
+        if (!dynamic_id_key_.empty() && !token_matches(dynamic_id_key_, target.id, target.secret)) {
+            ++stats_.repeater_refused;
+            refusal = target.secret.empty() ? "dynamic IDs need a token (ID:<id>:<token>)"
+                                            : "wrong token for this ID";
+            return false;
+        }
+        const std::string name = "id-" + target.id;
+        e = find_entry(name);
+        if (!e) {
+            size_t transient = 0;
+            for (const auto& [n, x] : entries_)
+                transient += x->origin != Origin::kConfig;
+            if (transient >= settings_.max_dynamic_sessions) {
+                refusal = "too many sessions";
+                return false;
+            }
+            SessionConfig c;
+            c.name = name;
+            c.repeater_id = target.id;
+            c.limits = global_.defaults;
+            std::string error;
+            e = create_entry(Origin::kDynamicId, c, error);
+            if (!e) {
+                refusal = error;
+                return false;
+            }
+            compute_routes();
+            LOG_INFO("session-added", "session=%s origin=dynamic-id id=%s", name.c_str(),
+                     target.id.c_str());
+        }
+    }
+    ++stats_.servers_dialled_in;
+    e->dial_in->adopt(conn, "repeater ID " + target.id);
+    return true;
+}
+
+// --- housekeeping ------------------------------------------------------------------------------
+
+// Once a second: stop upstreams of sessions left without viewers (when so configured), and
+// drop sessions nobody configured once nothing uses them.
+void SessionRegistry::sweep() {
+    sweep_timer_ = loop_.add_timer(std::chrono::seconds(1), [this] { sweep(); });
+    const Clock::time_point now = loop_.now();
+    std::vector<std::string> drop;
+    for (auto& [name, e] : entries_) {
+        if (e->session->viewer_count() > 0) continue;
+        const Clock::duration empty_for = now - e->empty_since;
+        if (e->origin == Origin::kModeI && empty_for >= kTransientGrace) {
+            drop.push_back(name);
+        } else if (e->origin == Origin::kDynamicId && empty_for >= kTransientGrace &&
+                   !e->upstream->connected()) {
+            drop.push_back(name);
+        } else if (e->origin == Origin::kConfig &&
+                   !e->config.limits.keep_upstream_without_viewers && !e->upstream_stopped &&
+                   !e->dial_in &&
+                   empty_for >= std::chrono::seconds(e->config.limits.idle_timeout_s)) {
+            e->upstream_stopped = true;
+            e->upstream->stop();
+            LOG_INFO("upstream-idle",
+                     "session=%s note=\"no viewers for %d s: upstream closed "
+                     "until one comes\"",
+                     name.c_str(), e->config.limits.idle_timeout_s);
+        }
+    }
+    for (const std::string& name : drop)
+        remove_entry(name, "no longer used");
+    if (!drop.empty()) compute_routes();
+}
+
+}  // namespace rfbcast

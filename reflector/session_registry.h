@@ -1,0 +1,146 @@
+#pragma once
+#include <array>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "reflector/address_allow_list.h"
+#include "reflector/config_file.h"
+#include "reflector/event_loop.h"
+#include "reflector/listener.h"
+#include "reflector/server_dial_in.h"
+#include "reflector/session.h"
+#include "reflector/upstream_client.h"
+#include "reflector/viewer_gate.h"
+
+namespace rfbcast {
+
+// What the command line sets for every session, beside the config file.
+struct RegistrySettings {
+    // TLS, encodings, quality, timeouts towards upstreams; host, port and credentials are
+    // filled per session.
+    UpstreamOptions upstream_template;
+    // Pacing and refresh settings; name, passwords and limits are filled per session.
+    SessionOptions session_template;
+    // Used by sessions whose config names none (and by dynamic and Mode I sessions).
+    std::string password_file, viewonly_password_file;
+    std::string upstream_password_file, upstream_username_file;
+    // Most sessions created by servers dialling in with new IDs, and by Mode I viewers.
+    size_t max_dynamic_sessions = 1000;
+    size_t max_pending = 1024;  // connections not yet in a session (gates and dial-ins)
+};
+
+// How the shared viewer port finds a viewer's session.
+enum class SharedPortMode {
+    kNone,      // no session is reached there: viewers are refused with a reason
+    kSingle,    // plain RFB to the one session
+    kPassword,  // plain RFB; the password a viewer answers with picks the session
+    kRepeater,  // UltraVNC repeater: the viewer names an ID (or Mode I host:port)
+};
+const char* to_string(SharedPortMode m);
+
+// All sessions of the process, their listeners, and the routing of viewers and dialling-in
+// servers to them (DESIGN.md: "the session registry and routing"). apply() takes a Config at
+// start and again on every reload: sessions are matched by name, so a reload adds, removes and
+// changes sessions without touching the others' viewers.
+class SessionRegistry final : public ViewerRouter, public DialInRouter {
+  public:
+    SessionRegistry(EventLoop& loop, TileEncodeService& encoder, RegistrySettings settings);
+    ~SessionRegistry() override;
+    SessionRegistry(const SessionRegistry&) = delete;
+    SessionRegistry& operator=(const SessionRegistry&) = delete;
+
+    // Checks what the config file cannot see alone (password files, routing on the shared
+    // port). Returns the problems, one line each; empty: apply() can proceed.
+    static std::vector<std::string> check(const Config& config, const RegistrySettings& settings);
+    // Starts (first call) or reloads. On the first call a listener that cannot open fails the
+    // whole start; on a reload it is logged and the rest goes on.
+    bool apply(const Config& config, std::string& error);
+    void close_all(const std::string& reason);
+
+    SharedPortMode shared_port_mode() const { return shared_mode_; }
+    size_t session_count() const { return entries_.size(); }
+    std::vector<const Session*> sessions() const;
+    const Session* find(const std::string& name) const;
+
+    struct Stats {
+        uint64_t viewers_routed = 0;    // reached a session on the shared port
+        uint64_t viewers_refused = 0;   // refused with a reason (full, unknown ID, Mode I...)
+        uint64_t repeater_refused = 0;  // viewers and servers with a bad or unknown ID
+        uint64_t servers_dialled_in = 0;
+        uint64_t sessions_created = 0, sessions_removed = 0;
+    };
+    const Stats& stats() const { return stats_; }
+
+    // ViewerRouter
+    Session* route_repeater(const rfb::RepeaterTarget& target, const std::string& peer,
+                            std::string& refusal) override;
+    Session* route_password(size_t route, std::string& refusal) override;
+    void attach_viewer(Session& session, Connection* conn,
+                       std::optional<rfb::ServerHandshake> finished) override;
+    void gate_finished(ViewerGate* gate) override;
+    // DialInRouter
+    bool server_dialled_in(const rfb::RepeaterTarget& target, Connection* conn,
+                           std::string& refusal) override;
+    void dial_in_finished(ServerDialIn* d) override;
+
+  private:
+    enum class Origin { kConfig, kDynamicId, kModeI };
+    struct Entry {
+        Origin origin = Origin::kConfig;
+        SessionConfig config;
+        std::string repeater_secret;  // empty: none
+        std::unique_ptr<Session> session;
+        std::unique_ptr<UpstreamLink> upstream;
+        UpstreamClient* dial_in = nullptr;  // upstream, when servers dial in
+        std::unique_ptr<Listener> listener, reverse_listener;
+        std::string listen_address;  // what `listener` listens on (display_base included)
+        Clock::time_point empty_since{};
+        bool upstream_stopped = false;
+    };
+
+    static bool build_session_options(const RegistrySettings& settings, const SessionConfig& c,
+                                      SessionOptions& out, std::string& error);
+    bool build_upstream(Entry& e, std::string& error);
+    bool open_entry_listeners(Entry& e, bool fatal, std::string& error);
+    Entry* create_entry(Origin origin, SessionConfig config, std::string& error);
+    void remove_entry(const std::string& name, const std::string& reason);
+    std::string listen_address_for(const SessionConfig& c, size_t index) const;
+    void compute_routes();
+    void accept_shared(int fd, const std::string& peer);
+    void accept_viewer_on(Entry& e, int fd, const std::string& peer);
+    void accept_repeater_server(int fd, const std::string& peer);
+    void accept_reverse(Entry& e, int fd, const std::string& peer);
+    void start_gate(Connection* conn, ViewerGate::Mode mode, std::string refusal);
+    Entry* find_entry(const std::string& name);
+    Entry* find_by_id(const std::string& id);
+    void sweep();
+    bool pending_full() const { return gates_.size() + dial_ins_.size() >= settings_.max_pending; }
+    Connection* new_viewer_connection(int fd, const std::string& peer);
+
+    EventLoop& loop_;
+    TileEncodeService& encoder_;
+    RegistrySettings settings_;
+    GlobalConfig global_;
+    bool started_ = false;
+    std::map<std::string, std::unique_ptr<Entry>, std::less<>> entries_;
+    std::unique_ptr<Listener> shared_listener_, repeater_listener_;
+    std::string shared_address_, repeater_address_;
+    SharedPortMode shared_mode_ = SharedPortMode::kNone;
+    std::vector<std::string> password_routes_;  // kPassword: route index -> session name
+    std::vector<rfb::Credential> credentials_;
+    std::string single_session_;  // kSingle
+    AddressAllowList mode1_allow_;
+    std::string dynamic_id_key_;
+    std::vector<std::unique_ptr<ViewerGate>> gates_;
+    std::vector<std::unique_ptr<ServerDialIn>> dial_ins_;
+    uint64_t next_viewer_id_ = 1;
+    EventLoop::TimerId sweep_timer_ = 0;
+    Stats stats_;
+    std::shared_ptr<int> alive_ = std::make_shared<int>(0);
+};
+
+}  // namespace rfbcast
