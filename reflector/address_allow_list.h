@@ -24,7 +24,8 @@ namespace rfbcast {
 //     narrowed: in an allow-list a typo must not open a whole network. The error names both
 //     readings.
 //   - IPv4-mapped IPv6 (::ffff:a.b.c.d) is IPv4, for addresses and entries alike, so a
-//     dual-stack socket's peer ::ffff:10.0.0.1 matches "10.0.0.0/8".
+//     dual-stack socket's peer ::ffff:10.0.0.1 matches "10.0.0.0/8". So "::/0" is every IPv6
+//     address but no IPv4 one; write "0.0.0.0/0" too for everything.
 //   - A host name entry matches only that name, case-insensitively, given as text (a Mode I
 //     destination); never a socket address. Names made only of digits and dots are refused:
 //     they are mistyped addresses, and resolvers read forms like "010.0.0.1" as octal.
@@ -55,7 +56,8 @@ class AddressAllowList {
     // was checked is what is dialled.
     bool allows_host(std::string_view host, uint16_t port) const;
 
-    // The entries in canonical form ("10.0.0.0/8:5900-5999, ::1/128, pi.local"), for summaries.
+    // The entries in canonical form ("10.0.0.0/8:5900-5999, [::1]/128, pi.local"), for summaries;
+    // each one parses back to the same entry.
     std::string describe() const;
 
   private:

@@ -265,7 +265,8 @@ SessionRegistry::Entry* SessionRegistry::create_entry(Origin origin, SessionConf
     return ep;
 }
 
-void SessionRegistry::remove_entry(const std::string& name, const std::string& reason) {
+void SessionRegistry::remove_entry(std::string name, const std::string& reason) {
+    // By value: callers pass keys of entries_, which the erase below frees.
     auto it = entries_.find(name);
     if (it == entries_.end()) return;
     std::unique_ptr<Entry> e = std::move(it->second);

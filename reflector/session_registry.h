@@ -107,7 +107,7 @@ class SessionRegistry final : public ViewerRouter, public DialInRouter {
     bool build_upstream(Entry& e, std::string& error);
     bool open_entry_listeners(Entry& e, bool fatal, std::string& error);
     Entry* create_entry(Origin origin, SessionConfig config, std::string& error);
-    void remove_entry(const std::string& name, const std::string& reason);
+    void remove_entry(std::string name, const std::string& reason);
     std::string listen_address_for(const SessionConfig& c, size_t index) const;
     void compute_routes();
     void accept_shared(int fd, const std::string& peer);

@@ -21,6 +21,7 @@
 #include "codec/framebuffer.h"
 #include "codec/pixel_converter.h"
 #include "codec/rect_framing.h"
+#include "codec/repeater_header.h"
 #include "codec/rfb_constants.h"
 #include "codec/server_messages.h"
 #include "codec/vnc_auth.h"
@@ -668,6 +669,29 @@ void ard_auth_seeds() {
     save("ard_auth", "client_reply_1024", client);
 }
 
+// repeater_header_fuzz.cpp layout: mode (bit 0: 0 pads the rest with NULs to 250 bytes), field.
+void repeater_header_seeds() {
+    auto padded = [](const std::string& field_text) {
+        Bytes s{0};
+        text(s, field_text);
+        return s;
+    };
+    save("repeater_header", "libvncclient_id", padded("ID:1234"));
+    save("repeater_header", "x11vnc_id_secret", padded("ID:1234:s3cret"));
+    save("repeater_header", "mode1_port", padded("10.0.0.5:5901"));
+    save("repeater_header", "mode1_display", padded("pi.local:1"));
+    save("repeater_header", "mode1_v6_literal_port", padded("[::1]::5901"));
+    // libvncserver's old examples/repeater.c left stack garbage after the NUL.
+    Bytes garbage{0};
+    append(garbage, rfb::make_repeater_header("ID:42"));
+    for (size_t i = 7; i < garbage.size(); ++i)
+        garbage[i] = static_cast<uint8_t>(i * 73 + 5);
+    save("repeater_header", "garbage_after_nul", garbage);
+    Bytes short_field{1};
+    text(short_field, "ID:12");
+    save("repeater_header", "short_field", short_field);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -696,5 +720,6 @@ int main(int argc, char** argv) {
     server_handshake_seeds();
     client_handshake_seeds();
     ard_auth_seeds();
+    repeater_header_seeds();
     return g_ok ? 0 : 1;
 }

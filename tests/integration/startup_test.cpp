@@ -109,5 +109,57 @@ TEST(Startup, VersionAndBadFlags) {
     EXPECT_NE(bad.err.find("no-port-here"), std::string::npos) << bad.err;
 }
 
+// --check-config: every problem with its place, exit 2; a good file is summarised, exit 0.
+TEST(Startup, CheckConfigReportsEveryProblemWithItsPlace) {
+    TempDir dir;
+    ASSERT_TRUE(write_file(dir.file("bad.toml"), R"(max_fsp = 20
+[[session]]
+name = "lab1"
+upstream = "127.0.0.1:99999"
+[[session]]
+name = "lab1"
+repeater_id = "ID:7"
+)"));
+    ExitedRun bad =
+        run(dir, {RFBCAST_BIN, "--config", dir.file("bad.toml"), "--check-config"}, "bad");
+    ASSERT_TRUE(bad.code.has_value());
+    EXPECT_EQ(*bad.code, 2) << bad.err;
+    EXPECT_NE(bad.err.find("bad.toml:1:1: max_fsp: unknown key"), std::string::npos) << bad.err;
+    EXPECT_NE(bad.err.find("max_fps"), std::string::npos)
+        << "a typo gets a suggestion: " << bad.err;
+    EXPECT_NE(bad.err.find("bad.toml:4:12: upstream:"), std::string::npos) << bad.err;
+    EXPECT_NE(bad.err.find("bad.toml:6:8: name:"), std::string::npos) << bad.err;
+    EXPECT_NE(bad.err.find("bad.toml:7:15: repeater_id:"), std::string::npos) << bad.err;
+
+    ASSERT_TRUE(write_file(dir.file("pw"), "s3cret\n"));
+    ASSERT_TRUE(write_file(dir.file("good.toml"),
+                           "listen = \"127.0.0.1:5999\"\n"
+                           "[[session]]\nname = \"lab1\"\n"
+                           "upstream = \"demo\"\n"
+                           "password_file = \"" +
+                               dir.file("pw") + "\"\n"));
+    ExitedRun good = run(
+        dir, {RFBCAST_BIN, "--config", dir.file("good.toml"), "--check-config", "--max-fps", "12"},
+        "good");
+    ASSERT_TRUE(good.code.has_value());
+    EXPECT_EQ(*good.code, 0) << good.err;
+    EXPECT_NE(good.err.find("session lab1: upstream=demo"), std::string::npos) << good.err;
+    EXPECT_NE(good.err.find("max_fps=12"), std::string::npos) << "flags override: " << good.err;
+    EXPECT_EQ(good.err.find("s3cret"), std::string::npos) << "a secret was printed";
+    EXPECT_NE(good.err.find("configuration OK"), std::string::npos) << good.err;
+
+    // A password file that cannot be read is found by the check, not at the first viewer.
+    ASSERT_TRUE(write_file(dir.file("missing.toml"),
+                           "[[session]]\nname = \"x\"\nupstream = \"demo\"\n"
+                           "password_file = \"" +
+                               dir.file("nope") + "\"\n"));
+    ExitedRun missing =
+        run(dir, {RFBCAST_BIN, "--config", dir.file("missing.toml"), "--check-config"}, "missing");
+    ASSERT_TRUE(missing.code.has_value());
+    EXPECT_EQ(*missing.code, 2) << missing.err;
+    EXPECT_NE(missing.err.find("session 'x'"), std::string::npos) << missing.err;
+    EXPECT_NE(missing.err.find(dir.file("nope")), std::string::npos) << missing.err;
+}
+
 }  // namespace
 }  // namespace itest
