@@ -748,9 +748,18 @@ bool Rfbcast::start(std::string* error) {
         port_ = free_tcp_port();
         log_ = dir_.file("rfbcast-" + std::to_string(attempt) + ".log");
         std::vector<std::string> args = {rfbcast_bin()};
+        if (!opt_.config_file.empty()) {
+            args.push_back("--config");
+            args.push_back(opt_.config_file);
+        }
+        if (!opt_.repeater_listen_address.empty()) {
+            repeater_port_ = free_tcp_port();
+            args.push_back("--repeater-listen");
+            args.push_back(opt_.repeater_listen_address + ":" + std::to_string(repeater_port_));
+        }
         if (opt_.demo) {
             args.push_back("--demo");
-        } else {
+        } else if (!opt_.no_upstream) {
             args.push_back("--upstream");
             args.push_back("127.0.0.1:" + std::to_string(opt_.upstream_port));
             if (!upstream_file_.empty()) {
@@ -781,6 +790,91 @@ bool Rfbcast::start(std::string* error) {
                      file_tail(log_);
     }
     return fail(last_error);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+std::string toml_string(const std::string& s) {
+    std::string out = "\"";
+    for (unsigned char c : s) {
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += static_cast<char>(c);
+        } else if (c < 0x20 || c == 0x7f) {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\u%04x", c);
+            out += buf;
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    return out + "\"";
+}
+
+std::string config_toml(const std::vector<std::string>& globals,
+                        const std::vector<SessionSpec>& sessions) {
+    std::string out;
+    for (const std::string& g : globals)
+        out += g + "\n";
+    for (const SessionSpec& s : sessions) {
+        out += "\n[[session]]\nname = " + toml_string(s.name) + "\n";
+        const std::pair<const char*, const std::string*> keys[] = {
+            {"upstream", &s.upstream},
+            {"repeater_id", &s.repeater_id},
+            {"listen", &s.listen},
+            {"reverse_listen", &s.reverse_listen}};
+        for (const auto& [key, value] : keys)
+            if (!value->empty()) out += std::string(key) + " = " + toml_string(*value) + "\n";
+        for (const std::string& e : s.extra)
+            out += e + "\n";
+    }
+    return out;
+}
+
+std::string log_field(const std::string& line, const std::string& key) {
+    const size_t k = line.find(" " + key + "=");
+    if (k == std::string::npos) return {};
+    const size_t v = k + key.size() + 2;
+    if (v < line.size() && line[v] == '"') {
+        // Quoted: up to the next unescaped quote.
+        std::string out;
+        for (size_t i = v + 1; i < line.size(); ++i) {
+            if (line[i] == '\\' && i + 1 < line.size()) {
+                out += line[++i];
+            } else if (line[i] == '"') {
+                return out;
+            } else {
+                out += line[i];
+            }
+        }
+        return out;
+    }
+    return line.substr(v, line.find(' ', v) - v);
+}
+
+bool log_has_event(const std::string& line, const std::string& event) {
+    // "<time> <level> <event>[ details]": the third word.
+    const size_t a = line.find(' ');
+    const size_t b = a == std::string::npos ? a : line.find(' ', a + 1);
+    if (b == std::string::npos) return false;
+    return line.compare(b + 1, event.size(), event) == 0 &&
+           (b + 1 + event.size() == line.size() || line[b + 1 + event.size()] == ' ');
+}
+
+std::vector<std::string> log_events(const std::string& log, const std::string& event,
+                                    const std::string& key, const std::string& value) {
+    std::vector<std::string> out;
+    size_t pos = 0;
+    while (pos < log.size()) {
+        const size_t end = log.find('\n', pos);
+        if (end == std::string::npos) break;  // a line still being written
+        std::string line = log.substr(pos, end - pos);
+        pos = end + 1;
+        if (!log_has_event(line, event)) continue;
+        if (!key.empty() && log_field(line, key) != value) continue;
+        out.push_back(std::move(line));
+    }
+    return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -840,6 +934,11 @@ bool start_lvc_viewer(const TempDir& dir, const LvcOptions& opt, const std::stri
         args.push_back("--extra-encodings");
         args.push_back(opt.extra_encodings);
     }
+    if (!opt.repeater_dest.empty()) {
+        args.push_back("--repeater-dest");
+        args.push_back(opt.repeater_dest);
+    }
+    if (opt.verbose) args.push_back("--verbose");
     ::unlink(dir.file(tag + ".out").c_str());
     ::unlink(dir.file(tag + ".err").c_str());
     return proc.start(args, dir.file(tag + ".out"), dir.file(tag + ".err"), error);

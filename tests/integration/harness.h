@@ -231,6 +231,12 @@ struct RfbcastOptions {
     std::string viewonly_password;  // view-only viewers
     std::string log_level = "debug";
     std::vector<std::string> extra_args;  // appended to the command line
+    // Issue 6. `config_file`: passed as --config. `no_upstream`: neither --upstream nor --demo
+    // (the sessions come from the config, or dial in). `repeater_listen_address`: when set,
+    // --repeater-listen ADDR:<a free port> (repeater_port()).
+    std::string config_file;
+    bool no_upstream = false;
+    std::string repeater_listen_address;
 };
 
 // The rfbcast binary (RFBCAST_BIN) with the command line of the issue.
@@ -239,6 +245,8 @@ class Rfbcast {
     Rfbcast(const TempDir& dir, RfbcastOptions opt);
     bool start(std::string* error);
     int port() const { return port_; }
+    int repeater_port() const { return repeater_port_; }  // 0 without repeater_listen_address
+    const std::string& log_path() const { return log_; }
     bool running() { return proc_.running(); }
     Process& process() { return proc_; }
     std::string log_tail() const { return file_tail(log_, 4000); }
@@ -251,8 +259,37 @@ class Rfbcast {
     RfbcastOptions opt_;
     Process proc_;
     int port_ = 0;
+    int repeater_port_ = 0;
     std::string log_, password_file_, viewonly_file_, upstream_file_;
 };
+
+// ---------------------------------------------------------------------------------------------
+// rfbcast's config file and log (issue 6).
+
+// A TOML basic string: quoted, with backslashes, quotes and control characters escaped.
+std::string toml_string(const std::string& s);
+
+// One [[session]] table; empty fields are left out. `extra` lines ("key = value", already TOML)
+// are appended as they are.
+struct SessionSpec {
+    std::string name;
+    std::string upstream;        // HOST:PORT
+    std::string repeater_id;     // "1234"
+    std::string listen;          // ADDR:PORT
+    std::string reverse_listen;  // ADDR:PORT
+    std::vector<std::string> extra;
+};
+// `globals` ("key = value" lines, already TOML) first, then the sessions' tables.
+std::string config_toml(const std::vector<std::string>& globals,
+                        const std::vector<SessionSpec>& sessions);
+
+// "2026-01-02T03:04:05.678Z info event key=value ..." lines: the value of `key` (unquoted when it
+// was written key="..."; "" when absent), and whether the line is that event.
+std::string log_field(const std::string& line, const std::string& key);
+bool log_has_event(const std::string& line, const std::string& event);
+// The complete lines of `log` that are `event` (and, when `key` is set, whose `key` is `value`).
+std::vector<std::string> log_events(const std::string& log, const std::string& event,
+                                    const std::string& key = {}, const std::string& value = {});
 
 // ---------------------------------------------------------------------------------------------
 // Viewers.
@@ -280,6 +317,8 @@ struct LvcOptions {
     std::string extra_encodings;  // "N,N,...": more (pseudo-)encodings to ask for, appended
     int hold_ms = -1;  // hold mode: stay connected this long (or until SIGUSR1), then grab
     bool print_cursor = false;
+    std::string repeater_dest;  // "ID:1234" or "host:port": the port is an UltraVNC repeater
+    bool verbose = false;       // libvncclient's own log on stderr (e.g. the failure reason)
 };
 
 // Starts tests/tools/lvc_viewer; `tag` names its log files in `dir`.

@@ -726,6 +726,24 @@ int NetNs::socket_in(int domain, int type, int protocol) {
     return fd;
 }
 
+bool NetNs::set_link_up(bool up, std::string* error) {
+    // Not fail(): that tears the namespace down.
+    if (host_if_.empty()) {
+        if (error) *error = "set_link_up before create()";
+        return false;
+    }
+    return run_ok({ip_bin(), "link", "set", host_if_, up ? "up" : "down"}, error);
+}
+
+bool NetNs::set_sysctl(const std::string& key, const std::string& value, std::string* error) {
+    if (name_.empty()) {
+        if (error) *error = "set_sysctl before create()";
+        return false;
+    }
+    return run_ok({ip_bin(), "netns", "exec", name_, "sysctl", "-q", "-w", key + "=" + value},
+                  error);
+}
+
 NetNs::DirectionStats NetNs::stats(int direction) const {
     return wire_ ? wire_->stats(direction) : DirectionStats{};
 }

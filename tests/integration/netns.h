@@ -95,6 +95,13 @@ class NetNs {
     // and clients run by the test process itself. -1 with errno set on failure.
     int socket_in(int domain, int type, int protocol = 0);
 
+    // Cuts the link (`ip link set <root end> down`: nothing crosses in either direction, and
+    // neither end's sockets hear about it, as when a home router restarts) or restores it.
+    bool set_link_up(bool up, std::string* error);
+    // `sysctl -w key=value` inside the namespace only (net.ipv4.tcp_* are per namespace), e.g. so
+    // that a server in it gives up on a dead connection in seconds rather than minutes.
+    bool set_sysctl(const std::string& key, const std::string& value, std::string* error);
+
     struct DirectionStats {
         uint64_t packets = 0, bytes = 0, dropped = 0;
     };

@@ -4,7 +4,7 @@
 //              [--password-file F] [--username-file F] [--out F.ppm] [--settle-ms 700]
 //              [--timeout-ms 15000]
 //              [--send-key KEYSYM] [--count-updates-ms MS] [--hold-ms MS] [--print-cursor]
-//              [--quality 0-9] [--extra-encodings N,N,...] [--verbose]
+//              [--quality 0-9] [--extra-encodings N,N,...] [--repeater-dest TEXT] [--verbose]
 //
 // Grab mode (default): waits for the first complete FramebufferUpdate, keeps requesting until no
 // update has arrived for settle-ms, then writes the framebuffer as a binary PPM.
@@ -27,6 +27,13 @@
 // --extra-encodings N,N,...: appends these encoding numbers (pseudo-encodings such as TurboVNC's
 // fine JPEG quality -512..-412 or subsampling -768..-763, which libvncclient cannot ask for
 // itself) to the SetEncodings message, through a libvncclient protocol extension.
+//
+// --repeater-dest TEXT: --host/--port is an UltraVNC repeater. libvncclient connects there, reads
+// its "RFB 000.000\n" and sends TEXT as the 250-byte, NUL-padded destination: "ID:1234" (Mode II)
+// or "host:port" (Mode I). TEXT is split at its first ':' into destHost and destPort exactly as
+// rfbInitClient's -repeaterdest does, so libvncclient writes "destHost:destPort": the part after
+// the colon must be a number (leading zeros are lost, "ID:0042" goes out as "ID:42"; there is no
+// way to send "ID:nnnn:secret"), and without a colon it sends "TEXT:5900".
 //
 // Exit status: 0 ok, 1 usage, 2 connect/handshake/auth failure, 3 connection lost or protocol
 // error, 4 timeout, 5 could not write the output.
@@ -63,6 +70,7 @@ struct Options {
     int hold_ms = -1;
     int quality = -1;
     std::vector<int> extra_encodings;
+    std::string repeater_dest;
     bool print_cursor = false;
     bool verbose = false;
 };
@@ -73,7 +81,7 @@ struct Options {
                  "[--bpp 32|16] [--password-file F] [--username-file F] [--out F.ppm] "
                  "[--settle-ms N] "
                  "[--timeout-ms N] [--send-key KEYSYM] [--count-updates-ms N] [--hold-ms N] "
-                 "[--print-cursor] [--verbose]\n",
+                 "[--print-cursor] [--repeater-dest TEXT] [--verbose]\n",
                  why.c_str());
     std::exit(1);
 }
@@ -136,6 +144,9 @@ Options parse(int argc, char** argv) {
                 o.extra_encodings.push_back(static_cast<int>(e));
                 start = comma + 1;
             }
+        } else if (a == "--repeater-dest") {
+            if (v.empty() || v.size() > 240) usage("bad --repeater-dest");
+            o.repeater_dest = v;
         } else if (a == "--hold-ms") {
             o.hold_ms = static_cast<int>(parse_number(a, v, 1, 3600000));
         } else if (a == "--count-updates-ms") {
@@ -427,6 +438,13 @@ int main(int argc, char** argv) {
     c->canHandleNewFBSize = TRUE;
     c->serverHost = strdup(opt.host.c_str());
     c->serverPort = opt.port;
+    if (!opt.repeater_dest.empty()) {
+        // What rfbInitClient does with -repeaterdest; rfbClientCleanup frees destHost.
+        const size_t colon = opt.repeater_dest.find(':');
+        c->destHost = strdup(opt.repeater_dest.substr(0, colon).c_str());
+        c->destPort =
+            colon == std::string::npos ? 5900 : std::atoi(opt.repeater_dest.c_str() + colon + 1);
+    }
     c->connectTimeout = static_cast<unsigned>(opt.timeout_ms / 1000 + 1);
     c->readTimeout = static_cast<unsigned>(opt.timeout_ms / 1000 + 1);
     c->GetPassword = get_password;
