@@ -18,6 +18,7 @@
 #include "codec/repeater_header.h"
 #include "codec/vnc_auth.h"
 #include "reflector/encode_pool.h"
+#include "reflector/repeater_token.h"
 #include "reflector/tile_encode_service.h"
 #include "tests/unit/reflector/fake_rfb_server.h"
 
@@ -548,6 +549,78 @@ TEST_F(SessionRegistryTest, UpstreamClosesWithoutViewersWhenConfigured) {
     EXPECT_FALSE(name.empty());
     EXPECT_EQ(upstream.accepted(), 2);
     upstream.stop();
+}
+
+// A reload that moves a session to another upstream dials the new one; its viewers stay and
+// get the new server's pictures.
+TEST_F(SessionRegistryTest, ReloadToAnotherUpstreamKeepsTheViewers) {
+    auto serve = [](uint32_t seed) {
+        return [seed](fake::FakePeer& p) {
+            if (p.handshake(fake::Handshake::k38None, 64, 64, rfb::PixelFormat::canonical(), "") &&
+                p.wait_update_request())
+                p.send_raw_frame(64, 64, fake::test_picture(64, 64, seed));
+            p.drain();
+        };
+    };
+    fake::FakeRfbServer first({serve(1)}), second({serve(2)});
+    add_session("lab", "127.0.0.1:" + std::to_string(first.port()));
+    start();
+    const Session* s = registry_->find("lab");
+    loop_->run_until([&] { return s->has_frame(); }, 10s);
+    ASSERT_TRUE(s->has_frame());
+    Client viewer;
+    std::string name;
+    run_client([&] {
+        if (viewer.connect(shared_port_)) name = viewer.handshake_none();
+    });
+    ASSERT_EQ(name, "fake 3.8/None");  // the upstream's desktop name
+    EXPECT_EQ(s->framebuffer().at(3, 3), fake::test_picture(64, 64, 1)[3 * 64 + 3]);
+
+    config_.sessions[0].upstream = "127.0.0.1:" + std::to_string(second.port());
+    std::string error;
+    ASSERT_TRUE(registry_->apply(config_, error)) << error;
+    EXPECT_EQ(registry_->find("lab"), s) << "the session itself stays";
+    const uint32_t want = fake::test_picture(64, 64, 2)[3 * 64 + 3];
+    loop_->run_until([&] { return s->framebuffer().at(3, 3) == want; }, 10s);
+    EXPECT_EQ(s->framebuffer().at(3, 3), want);
+    EXPECT_EQ(s->viewer_count(), 1u);
+    bool open = false;
+    run_client([&] { open = !viewer.closed_within(200); });
+    EXPECT_TRUE(open);
+    first.stop();
+    second.stop();
+}
+
+// With a key for dynamic IDs, a server must prove its ID with the token made from it.
+TEST_F(SessionRegistryTest, DynamicIdsWithAKeyNeedTheirToken) {
+    const int repeater_port = free_port();
+    config_.global.repeater_listen = "127.0.0.1:" + std::to_string(repeater_port);
+    config_.global.allow_dynamic_ids = true;
+    config_.global.dynamic_id_key_file = secret_file("idkey", "a-long-random-key");
+    start();
+    std::atomic<bool> stop{false}, served_bare{false}, served_wrong{false}, served_token{false};
+    std::thread bare([&] { dial_in_and_serve(repeater_port, "ID:42", stop, served_bare); });
+    std::thread wrong([&] {
+        dial_in_and_serve(repeater_port, "ID:42:" + repeater_token("another-key", "42"), stop,
+                          served_wrong);
+    });
+    loop_->run_until([&] { return registry_->stats().repeater_refused >= 2; }, 10s);
+    EXPECT_EQ(registry_->stats().repeater_refused, 2u);
+    EXPECT_EQ(registry_->find("id-42"), nullptr);
+    std::thread right([&] {
+        dial_in_and_serve(repeater_port, "ID:42:" + repeater_token("a-long-random-key", "42"), stop,
+                          served_token);
+    });
+    loop_->run_until(
+        [&] { return registry_->find("id-42") && registry_->find("id-42")->has_frame(); }, 10s);
+    ASSERT_NE(registry_->find("id-42"), nullptr);
+    EXPECT_TRUE(registry_->find("id-42")->has_frame());
+    stop = true;
+    bare.join();
+    wrong.join();
+    right.join();
+    EXPECT_FALSE(served_bare);
+    EXPECT_FALSE(served_wrong);
 }
 
 }  // namespace
