@@ -490,6 +490,7 @@ void Loader::read_session(const toml::table& t) {
     s.origin = origin(at);
     std::map<std::string, toml::source_position, std::less<>> limit_at;
     toml::source_position name_at = at, repeater_id_at = at, listen_at = at, reverse_at = at;
+    bool reverse_named = false;
     bool name_seen = false;
     for (auto&& [k, v] : t) {
         const std::string_view key = k.str();
@@ -510,6 +511,9 @@ void Loader::read_session(const toml::table& t) {
             }
         } else if (key == "upstream" && v.value<std::string>() == std::string("demo")) {
             s.upstream = "demo";
+        } else if (key == "upstream" && v.value<std::string>() == std::string("reverse")) {
+            // The spelling of "the server dials in": the same as no upstream.
+            reverse_named = true;
         } else if (key == "upstream") {
             if (auto u = nonempty_string(v, key)) {
                 std::string host, error;
@@ -574,8 +578,13 @@ void Loader::read_session(const toml::table& t) {
         }
     }
     if (!name_seen) add(at, "name", "missing: every [[session]] needs a name");
-    const bool has_upstream = t.contains("upstream"), has_id = t.contains("repeater_id");
-    if (!has_upstream && !has_id && !t.contains("reverse_listen"))
+    const bool has_upstream = t.contains("upstream") && !reverse_named,
+               has_id = t.contains("repeater_id");
+    if (reverse_named && !has_id && !t.contains("reverse_listen"))
+        add(at, "upstream",
+            "\"reverse\" means the server dials in: give the session a repeater_id or a "
+            "reverse_listen port to dial");
+    if (!has_upstream && !has_id && !t.contains("reverse_listen") && !reverse_named)
         add(at, "upstream",
             "missing: set upstream (HOST:PORT to connect to, or \"demo\"), repeater_id (for a "
             "server that dials in with an ID) or reverse_listen (a port servers dial)");

@@ -35,7 +35,8 @@
 //
 //   [[session]]
 //   name = "lab1"                      # required, unique, [A-Za-z0-9_.-]+
-//   upstream = "127.0.0.1:5901"        # HOST:PORT the reflector dials, or "demo"
+//   upstream = "127.0.0.1:5901"        # HOST:PORT the reflector dials, or "demo"; "reverse"
+//                                      # (or no upstream): the server dials in
 //   reverse_listen = "0.0.0.0:5501"    # or: servers dial this port (vncconfig -connect,
 //                                      # x11vnc -connect HOST:PORT) and become the upstream
 //   repeater_secret_file = "..."       # servers must dial in as ID:<id>:<secret>

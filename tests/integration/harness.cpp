@@ -1368,4 +1368,22 @@ const char* lvc_viewer_bin() {
     return LVC_VIEWER_BIN;
 }
 
+bool wait_for_log(Rfbcast& r, const std::function<bool(const std::string&)>& pred,
+                  milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    do {
+        if (pred(r.log())) return true;
+        if (!r.running()) return pred(r.log());
+        std::this_thread::sleep_for(milliseconds(100));
+    } while (std::chrono::steady_clock::now() < deadline);
+    return false;
+}
+
+bool wait_for_log_events(Rfbcast& r, const std::string& event, const std::string& key,
+                         const std::string& value, size_t n, milliseconds timeout) {
+    return wait_for_log(
+        r, [&](const std::string& log) { return log_events(log, event, key, value).size() >= n; },
+        timeout);
+}
+
 }  // namespace itest

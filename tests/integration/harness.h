@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -290,6 +291,12 @@ bool log_has_event(const std::string& line, const std::string& event);
 // The complete lines of `log` that are `event` (and, when `key` is set, whose `key` is `value`).
 std::vector<std::string> log_events(const std::string& log, const std::string& event,
                                     const std::string& key = {}, const std::string& value = {});
+// Polls `r`'s log until `pred` holds for it (or rfbcast exits, or the timeout passes).
+bool wait_for_log(Rfbcast& r, const std::function<bool(const std::string&)>& pred,
+                  milliseconds timeout);
+// Waits until `r`'s log has at least `n` lines of `event` (with key=value when key is given).
+bool wait_for_log_events(Rfbcast& r, const std::string& event, const std::string& key,
+                         const std::string& value, size_t n, milliseconds timeout);
 
 // ---------------------------------------------------------------------------------------------
 // Viewers.

@@ -179,13 +179,7 @@ class MultiSessionTest : public ::testing::Test {
     }
 
     bool wait_log(const std::function<bool(const std::string&)>& pred, milliseconds timeout) {
-        const auto deadline = Clock::now() + timeout;
-        do {
-            if (pred(rfbcast_->log())) return true;
-            if (!rfbcast_->running()) return pred(rfbcast_->log());
-            sleep_ms(100);
-        } while (Clock::now() < deadline);
-        return false;
+        return wait_for_log(*rfbcast_, pred, timeout);
     }
     size_t count(const std::string& event, const std::string& key = {},
                  const std::string& value = {}) const {
@@ -193,9 +187,7 @@ class MultiSessionTest : public ::testing::Test {
     }
     bool wait_count(const std::string& event, const std::string& key, const std::string& value,
                     size_t n, milliseconds timeout) {
-        return wait_log(
-            [&](const std::string& log) { return log_events(log, event, key, value).size() >= n; },
-            timeout);
+        return wait_for_log_events(*rfbcast_, event, key, value, n, timeout);
     }
     // The ids rfbcast gave the viewers of `session`.
     std::vector<std::string> viewer_ids(const std::string& session) const {

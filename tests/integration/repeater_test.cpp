@@ -268,13 +268,7 @@ class RepeaterTest : public ::testing::Test {
 
     // Polls rfbcast's log until `pred` holds for it.
     bool wait_log(const std::function<bool(const std::string&)>& pred, milliseconds timeout) {
-        const auto deadline = Clock::now() + timeout;
-        do {
-            if (pred(rfbcast_->log())) return true;
-            if (!rfbcast_->running()) return pred(rfbcast_->log());
-            sleep_ms(100);
-        } while (Clock::now() < deadline);
-        return false;
+        return wait_for_log(*rfbcast_, pred, timeout);
     }
     size_t count(const std::string& event, const std::string& key = {},
                  const std::string& value = {}) const {
@@ -282,9 +276,7 @@ class RepeaterTest : public ::testing::Test {
     }
     bool wait_count(const std::string& event, const std::string& key, const std::string& value,
                     size_t n, milliseconds timeout) {
-        return wait_log(
-            [&](const std::string& log) { return log_events(log, event, key, value).size() >= n; },
-            timeout);
+        return wait_for_log_events(*rfbcast_, event, key, value, n, timeout);
     }
 
     bool start_x11vnc(const std::vector<std::string>& argv, bool in_ns, std::string* err) {

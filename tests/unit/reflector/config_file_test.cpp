@@ -782,5 +782,25 @@ repeater_secret_file = "/x"
         << r.errors[4];
 }
 
+TEST(ConfigFile, UpstreamReverseMeansTheServerDialsIn) {
+    const ConfigResult ok = load_config(R"([[session]]
+name = "pi"
+upstream = "reverse"
+repeater_id = "5"
+)",
+                                        "cfg.toml");
+    ASSERT_TRUE(ok.ok()) << ok.errors.front();
+    EXPECT_TRUE(ok.config.sessions[0].server_dials_in());
+    const ConfigResult bad = load_config(R"([[session]]
+name = "pi"
+upstream = "reverse"
+)",
+                                         "cfg.toml");
+    ASSERT_EQ(bad.errors.size(), 1u);
+    EXPECT_NE(bad.errors[0].find("cfg.toml:1:1: upstream: \"reverse\" means the server dials in"),
+              std::string::npos)
+        << bad.errors[0];
+}
+
 }  // namespace
 }  // namespace rfbcast
