@@ -23,9 +23,6 @@ enum class TlsPolicy {
     kRequire,  // TLS or nothing: None, VncAuth, ARD and unencrypted Plain are refused
 };
 
-// The transport a VeNCrypt sub-type asks for.
-enum class TlsKind { kNone, kAnonymous, kX509 };
-
 struct ClientHandshakeConfig {
     std::optional<std::string> password;
     bool shared = true;  // ClientInit shared-flag: leave other viewers of the server connected

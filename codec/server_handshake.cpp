@@ -1,5 +1,7 @@
 #include "codec/server_handshake.h"
 
+#include <algorithm>
+#include <cctype>
 #include <utility>
 
 #include "codec/byte_writer.h"
@@ -57,8 +59,73 @@ void ServerHandshake::start(std::vector<uint8_t>& out) {
     state_ = State::kVersion;
 }
 
+// The classic type, outside TLS: VNC Authentication when there are passwords, else None.
 uint8_t ServerHandshake::offered_type() const {
     return config_.credentials.empty() ? security::kNone : security::kVncAuth;
+}
+
+std::vector<uint8_t> ServerHandshake::offered_types() const {
+    if (config_.vencrypt_subtypes.empty()) return {offered_type()};
+    if (config_.offer_without_tls) return {security::kVeNCrypt, offered_type()};
+    return {security::kVeNCrypt};
+}
+
+namespace {
+
+struct SubtypeParts {
+    TlsKind transport = TlsKind::kNone;
+    enum Auth { kNone, kVnc, kPlain } auth = kNone;
+};
+
+SubtypeParts parts_of(uint32_t t) {
+    switch (t) {
+        case vencrypt::kTLSNone:
+            return {TlsKind::kAnonymous, SubtypeParts::kNone};
+        case vencrypt::kTLSVnc:
+            return {TlsKind::kAnonymous, SubtypeParts::kVnc};
+        case vencrypt::kTLSPlain:
+            return {TlsKind::kAnonymous, SubtypeParts::kPlain};
+        case vencrypt::kX509None:
+            return {TlsKind::kX509, SubtypeParts::kNone};
+        case vencrypt::kX509Vnc:
+            return {TlsKind::kX509, SubtypeParts::kVnc};
+        case vencrypt::kX509Plain:
+            return {TlsKind::kX509, SubtypeParts::kPlain};
+        default:
+            return {};
+    }
+}
+
+}  // namespace
+
+HandshakeStep ServerHandshake::auth_failure(std::string log_reason, std::vector<uint8_t>& out) {
+    auth_failed_ = true;
+    return security_failed(std::move(log_reason), out);
+}
+
+// After TLS is up (or right after the choice, for sub-types without TLS): the sub-type's own
+// authentication.
+void ServerHandshake::begin_subtype_auth(std::vector<uint8_t>& out) {
+    switch (parts_of(subtype_).auth) {
+        case SubtypeParts::kVnc:
+            ByteWriter(out).bytes(config_.challenge);
+            state_ = State::kAuthResponse;
+            return;
+        case SubtypeParts::kPlain:
+            state_ = State::kPlainLengths;
+            return;
+        default:
+            // VeNCrypt is not type None: a SecurityResult follows in 3.7 as well.
+            ByteWriter(out).u32(0);
+            access_ = config_.none_access;
+            state_ = State::kClientInit;
+            return;
+    }
+}
+
+void ServerHandshake::tls_started(std::vector<uint8_t>& out) {
+    if (state_ != State::kTlsPending) return;
+    begin_subtype_auth(out);
 }
 
 HandshakeStep ServerHandshake::failed(std::string log_reason) {
@@ -116,13 +183,20 @@ HandshakeStep ServerHandshake::on_version(std::span<const uint8_t> msg, std::vec
         write_string(w, *config_.refuse_reason);
         return failed("refused: " + *config_.refuse_reason);
     }
-    const uint8_t type = offered_type();
+    const std::vector<uint8_t> types = offered_types();
     if (minor_ == 3) {
-        w.u32(type);  // 3.3: the server decides
-        begin_security(type, out);
+        // 3.3: the server decides, and VeNCrypt cannot be decided for the viewer.
+        if (!config_.offer_without_tls) {
+            w.u32(0);
+            write_string(w, "This server requires TLS (VeNCrypt): RFB 3.3 viewers cannot use it");
+            return failed("viewer speaks RFB 3.3, which has no VeNCrypt, and TLS is required");
+        }
+        w.u32(offered_type());
+        begin_security(offered_type(), out);
     } else {
-        w.u8(1);
-        w.u8(type);
+        w.u8(static_cast<uint8_t>(types.size()));
+        for (uint8_t t : types)
+            w.u8(t);
         state_ = State::kSecurityType;
     }
     return {};
@@ -152,10 +226,19 @@ HandshakeStep ServerHandshake::feed(std::span<const uint8_t> in, std::vector<uin
                 if (rest.empty()) return HandshakeStep{HandshakeStep::kContinue, pos, {}};
                 const uint8_t chosen = rest[0];
                 pos += 1;
-                if (chosen != offered_type())
+                const std::vector<uint8_t> types = offered_types();
+                if (std::find(types.begin(), types.end(), chosen) == types.end())
                     return security_failed("viewer chose security type " + std::to_string(chosen) +
-                                               ", offered " + std::to_string(offered_type()),
+                                               ", which was not offered",
                                            out);
+                if (chosen == security::kVeNCrypt) {
+                    security_type_ = chosen;
+                    ByteWriter w(out);  // VeNCrypt 0.2, the only version in use
+                    w.u8(0);
+                    w.u8(2);
+                    state_ = State::kVeNCryptVersion;
+                    break;
+                }
                 begin_security(chosen, out);
                 break;
             }
@@ -169,9 +252,89 @@ HandshakeStep ServerHandshake::feed(std::span<const uint8_t> in, std::vector<uin
                 for (const Credential& c : config_.credentials)
                     if (vnc_auth_check(config_.challenge, response, c.password) && !match)
                         match = &c;
-                if (!match) return security_failed("VNC authentication failed", out);
+                if (!match) return auth_failure("VNC authentication failed", out);
                 access_ = match->access;
                 route_ = match->route;
+                ByteWriter(out).u32(0);
+                state_ = State::kClientInit;
+                break;
+            }
+            case State::kVeNCryptVersion: {
+                if (rest.size() < 2) return HandshakeStep{HandshakeStep::kContinue, pos, {}};
+                const uint8_t major = rest[0], minor = rest[1];
+                pos += 2;
+                if (major != 0 || minor != 2) {
+                    // Status 1 refuses the version; nothing else can follow.
+                    ByteWriter(out).u8(1);
+                    return failed("viewer asked for VeNCrypt " + std::to_string(major) + "." +
+                                  std::to_string(minor) + ", only 0.2 is supported");
+                }
+                ByteWriter w(out);
+                w.u8(0);
+                w.u8(static_cast<uint8_t>(config_.vencrypt_subtypes.size()));
+                for (uint32_t t : config_.vencrypt_subtypes)
+                    w.u32(t);
+                state_ = State::kVeNCryptChoice;
+                break;
+            }
+            case State::kVeNCryptChoice: {
+                if (rest.size() < 4) return HandshakeStep{HandshakeStep::kContinue, pos, {}};
+                const uint32_t chosen = uint32_t{rest[0]} << 24 | uint32_t{rest[1]} << 16 |
+                                        uint32_t{rest[2]} << 8 | rest[3];
+                pos += 4;
+                const auto& offered = config_.vencrypt_subtypes;
+                if (std::find(offered.begin(), offered.end(), chosen) == offered.end() ||
+                    parts_of(chosen).transport == TlsKind::kNone) {
+                    ByteWriter(out).u8(0);  // "not accepted"
+                    return failed("viewer chose VeNCrypt sub-type " + std::to_string(chosen) +
+                                  ", which was not offered");
+                }
+                if (parts_of(chosen).auth == SubtypeParts::kPlain && !config_.check_plain) {
+                    ByteWriter(out).u8(0);
+                    return failed("Plain chosen but no users are configured");
+                }
+                subtype_ = chosen;
+                tls_kind_ = parts_of(chosen).transport;
+                ByteWriter(out).u8(1);  // accepted: TLS starts after this byte
+                state_ = State::kTlsPending;
+                return HandshakeStep{HandshakeStep::kContinue, pos, {}};
+            }
+            case State::kTlsPending:
+                // Nothing more is read until the caller has switched to TLS.
+                return HandshakeStep{HandshakeStep::kContinue, pos, {}};
+            case State::kPlainLengths: {
+                if (rest.size() < 8) return HandshakeStep{HandshakeStep::kContinue, pos, {}};
+                plain_user_len_ = uint32_t{rest[0]} << 24 | uint32_t{rest[1]} << 16 |
+                                  uint32_t{rest[2]} << 8 | rest[3];
+                plain_pass_len_ = uint32_t{rest[4]} << 24 | uint32_t{rest[5]} << 16 |
+                                  uint32_t{rest[6]} << 8 | rest[7];
+                pos += 8;
+                if (plain_user_len_ > kMaxPlainField || plain_pass_len_ > kMaxPlainField)
+                    return security_failed("Plain username or password longer than " +
+                                               std::to_string(kMaxPlainField) + " bytes",
+                                           out);
+                state_ = State::kPlainCredentials;
+                break;
+            }
+            case State::kPlainCredentials: {
+                const size_t need = size_t{plain_user_len_} + plain_pass_len_;
+                if (rest.size() < need) return HandshakeStep{HandshakeStep::kContinue, pos, {}};
+                const std::string_view user(reinterpret_cast<const char*>(rest.data()),
+                                            plain_user_len_);
+                const std::string_view password(
+                    reinterpret_cast<const char*>(rest.data()) + plain_user_len_, plain_pass_len_);
+                pos += need;
+                const AccessLevel granted = config_.check_plain(user, password);
+                if (granted == AccessLevel::kNone)
+                    return auth_failure("Plain: wrong user or password", out);
+                // Only a plain name reaches the log: anything else could forge log fields.
+                const bool printable = !user.empty() && user.size() <= 64 &&
+                                       std::all_of(user.begin(), user.end(), [](char ch) {
+                                           return std::isalnum(static_cast<unsigned char>(ch)) ||
+                                                  ch == '_' || ch == '.' || ch == '-' || ch == '@';
+                                       });
+                username_ = printable ? std::string(user) : std::string("(unprintable)");
+                access_ = granted;
                 ByteWriter(out).u32(0);
                 state_ = State::kClientInit;
                 break;

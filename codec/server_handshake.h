@@ -2,9 +2,11 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 // The RFB handshake seen from the server side (rfbcast talking to a viewer): ProtocolVersion,
@@ -35,6 +37,16 @@ struct HandshakeStep {
 
 enum class AccessLevel { kNone, kViewOnly, kFull };
 
+// The transport a VeNCrypt sub-type asks for.
+enum class TlsKind { kNone, kAnonymous, kX509 };
+
+// VeNCrypt Plain: the access a username and password grant (kNone: refused). Called once per
+// attempt; it must take the same time whether or not the user exists.
+using PlainCheck = std::function<AccessLevel(std::string_view user, std::string_view password)>;
+
+// Longest username and password a viewer may send for Plain.
+inline constexpr size_t kMaxPlainField = 1024;
+
 // A password a viewer may answer the VNC Authentication challenge with, the access it grants and
 // which session it leads to (one port may serve several sessions told apart by password).
 struct Credential {
@@ -52,6 +64,15 @@ struct ServerHandshakeConfig {
     // Set: every viewer is refused with this reason right after the version exchange, in the
     // failure format of its version (a full session, an unknown repeater ID...).
     std::optional<std::string> refuse_reason;
+
+    // VeNCrypt (security type 19, offered first when not empty): its sub-types in preference
+    // order (vencrypt::kTLSNone ... kX509Plain; plain-text Plain and None are never offered).
+    // The caller starts TLS of the kind tls_needed() names, then calls tls_started().
+    std::vector<uint32_t> vencrypt_subtypes;
+    // Also offer None / VNC Authentication outside TLS; false: TLS is required (3.3 viewers,
+    // which cannot choose VeNCrypt, are refused with a reason).
+    bool offer_without_tls = true;
+    PlainCheck check_plain;  // needed for the Plain sub-types
 };
 
 class ServerHandshake {
@@ -69,6 +90,17 @@ class ServerHandshake {
     // kFull / kViewOnly after a successful handshake (None grants kFull); kNone otherwise.
     AccessLevel access() const { return state_ == State::kDone ? access_ : AccessLevel::kNone; }
     bool shared_flag() const { return shared_; }
+    // A VeNCrypt TLS sub-type was accepted: start TLS of this kind on the connection (after
+    // sending what feed() returned), then call tls_started(). kNone otherwise.
+    TlsKind tls_needed() const { return state_ == State::kTlsPending ? tls_kind_ : TlsKind::kNone; }
+    void tls_started(std::vector<uint8_t>& out);
+    // The VeNCrypt sub-type chosen (0 without VeNCrypt).
+    uint32_t vencrypt_subtype() const { return subtype_; }
+    // The handshake failed because a password or user was wrong (what lockout counts), not
+    // because of a protocol error.
+    bool auth_failed() const { return auth_failed_; }
+    // The Plain username the viewer authenticated as ("" otherwise), for the log.
+    const std::string& username() const { return username_; }
     // The route of the credential the viewer answered with (0 for None).
     size_t route() const { return route_; }
     uint8_t security_type() const { return security_type_; }
@@ -79,12 +111,20 @@ class ServerHandshake {
         kVersion,
         kSecurityType,
         kAuthResponse,
+        kVeNCryptVersion,  // the viewer's VeNCrypt version (2 bytes)
+        kVeNCryptChoice,   // the sub-type it chose (U32)
+        kTlsPending,       // waiting for the caller to switch to TLS
+        kPlainLengths,     // Plain: username and password lengths
+        kPlainCredentials,
         kClientInit,
         kDone,
         kFailed
     };
 
     uint8_t offered_type() const;
+    std::vector<uint8_t> offered_types() const;
+    void begin_subtype_auth(std::vector<uint8_t>& out);
+    HandshakeStep auth_failure(std::string log_reason, std::vector<uint8_t>& out);
     HandshakeStep on_version(std::span<const uint8_t> msg, std::vector<uint8_t>& out);
     void begin_security(uint8_t type, std::vector<uint8_t>& out);
     HandshakeStep security_failed(std::string log_reason, std::vector<uint8_t>& out);
@@ -97,6 +137,11 @@ class ServerHandshake {
     AccessLevel access_ = AccessLevel::kNone;
     bool shared_ = false;
     size_t route_ = 0;
+    uint32_t subtype_ = 0;
+    TlsKind tls_kind_ = TlsKind::kNone;
+    bool auth_failed_ = false;
+    uint32_t plain_user_len_ = 0, plain_pass_len_ = 0;
+    std::string username_;
 };
 
 }  // namespace rfb

@@ -95,6 +95,22 @@ std::optional<int> parse_options(int argc, char** argv, Options& o) {
     app.add_option("--viewonly-password-file", o.viewonly_password_file,
                    "File with the view-only viewer password (first line)")
         ->envname("RFBCAST_VIEWONLY_PASSWORD_FILE");
+    app.add_option("--viewer-tls", o.viewer_tls,
+                   "TLS towards viewers (VeNCrypt): prefer (offer it first, VNC authentication "
+                   "or None too), require (TLS only) or off")
+        ->envname("RFBCAST_VIEWER_TLS")
+        ->check(CLI::IsMember({"require", "prefer", "off"}))
+        ->capture_default_str();
+    app.add_option("--tls-cert-file", o.tls_cert_file,
+                   "PEM certificate chain for viewers' X509 sub-types (with --tls-key-file); "
+                   "without it viewers get anonymous TLS only")
+        ->envname("RFBCAST_TLS_CERT_FILE");
+    app.add_option("--tls-key-file", o.tls_key_file, "PEM private key of --tls-cert-file")
+        ->envname("RFBCAST_TLS_KEY_FILE");
+    app.add_option("--users-file", o.users_file,
+                   "Users for VeNCrypt Plain (inside TLS only), one 'name:pbkdf2-sha256:...' "
+                   "line each (rfbcast --hash-password makes them)")
+        ->envname("RFBCAST_USERS_FILE");
     app.add_option("--desktop-name", o.desktop_name, "Desktop name shown to viewers of the demo")
         ->envname("RFBCAST_DESKTOP_NAME")
         ->capture_default_str();
@@ -178,6 +194,15 @@ std::optional<int> parse_options(int argc, char** argv, Options& o) {
         return 2;
     }
     o.log_format = format == "json" ? LogFormat::kJson : LogFormat::kText;
+    if (o.tls_cert_file.empty() != o.tls_key_file.empty()) {
+        std::cerr << "--tls-cert-file and --tls-key-file go together\n";
+        return 2;
+    }
+    if (o.viewer_tls == "off" && (!o.tls_cert_file.empty() || !o.users_file.empty())) {
+        std::cerr << "--viewer-tls off contradicts --tls-cert-file / --users-file (Plain is only "
+                     "offered inside TLS)\n";
+        return 2;
+    }
     if (o.upstream_insecure_plain && o.upstream_tls == "require") {
         std::cerr << "--upstream-insecure-plain contradicts --upstream-tls require\n";
         return 2;

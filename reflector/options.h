@@ -38,6 +38,10 @@ struct Options {
     std::string listen = "0.0.0.0:5900";
     std::string password_file;
     std::string viewonly_password_file;
+    // Viewer security (issue 7).
+    std::string viewer_tls = "prefer";  // prefer, require or off
+    std::string tls_cert_file, tls_key_file;
+    std::string users_file;  // VeNCrypt Plain users (name:pbkdf2-sha256:...)
     std::string desktop_name = "rfbcast";
     bool demo = false;
     LogLevel log_level = LogLevel::kInfo;

@@ -18,6 +18,7 @@
 #include "reflector/tile_encode_service.h"
 #include "reflector/upstream_link.h"
 #include "reflector/viewer_pacer.h"
+#include "reflector/viewer_security.h"
 
 namespace rfbcast {
 
@@ -48,6 +49,8 @@ struct SessionOptions {
     std::optional<std::string> full_password;
     std::optional<std::string> viewonly_password;
     size_t max_viewers = 1000;
+    // TLS and the VeNCrypt sub-types offered to viewers; null: None/VNC Authentication only.
+    std::shared_ptr<const ViewerSecurity> security;
     // Viewers that did not authenticate with a password (security None) are view-only.
     bool view_only_default = false;
     // Classroom control: which control viewers' input reaches the upstream, and clipboard flow.

@@ -540,7 +540,7 @@ void SessionRegistry::start_gate(Connection* conn, ViewerGate::Mode mode, std::s
     auto gate = std::make_unique<ViewerGate>(
         loop_, *this, conn, mode,
         mode == ViewerGate::Mode::kPassword ? credentials_ : std::vector<rfb::Credential>{},
-        std::move(refusal), random_challenge());
+        std::move(refusal), random_challenge(), settings_.session_template.security);
     ViewerGate* g = gate.get();
     gates_.push_back(std::move(gate));
     g->start();

@@ -85,6 +85,31 @@ bool build_registry_settings(const Options& opt, RegistrySettings& out, std::str
     so.pacing.stall_timeout = std::chrono::seconds(opt.viewer_stall_timeout_s);
     so.lossless_refresh_delay = std::chrono::milliseconds(opt.lossless_refresh_ms);
     so.lossless_when_fast = !opt.no_lossless_when_fast;
+    if (opt.viewer_tls != "off") {
+        auto security = std::make_shared<ViewerSecurity>();
+        security->require_tls = opt.viewer_tls == "require";
+        TlsCredentialsConfig anon;
+        anon.role = TlsRole::kServer;
+        anon.auth = TlsAuth::kAnonymous;
+        security->anonymous = TlsCredentials::create(anon, &error);
+        if (!security->anonymous) {
+            error = "anonymous TLS for viewers: " + error;
+            return false;
+        }
+        if (!opt.tls_cert_file.empty()) {
+            TlsCredentialsConfig x509;
+            x509.role = TlsRole::kServer;
+            x509.auth = TlsAuth::kX509;
+            x509.cert_file = opt.tls_cert_file;
+            x509.key_file = opt.tls_key_file;
+            security->x509 = TlsCredentials::create(x509, &error);
+            if (!security->x509) {
+                error = "--tls-cert-file/--tls-key-file: " + error;
+                return false;
+            }
+        }
+        so.security = std::move(security);
+    }
     r.password_file = opt.password_file;
     r.viewonly_password_file = opt.viewonly_password_file;
     r.upstream_password_file = opt.upstream_password_file;

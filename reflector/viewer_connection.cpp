@@ -34,6 +34,7 @@ rfb::ServerHandshakeConfig handshake_config(const SessionOptions& o,
     c.viewonly_password = o.viewonly_password;
     c.none_access = o.view_only_default ? rfb::AccessLevel::kViewOnly : rfb::AccessLevel::kFull;
     c.challenge = challenge;
+    if (o.security) apply_viewer_security(*o.security, c);
     return c;
 }
 
@@ -181,10 +182,10 @@ void ViewerConnection::on_sent(Connection&) {
 }
 
 void ViewerConnection::handle_handshake() {
-    std::vector<uint8_t> out;
-    const rfb::HandshakeStep step = handshake_.feed(conn_->rx(), out);
-    conn_->consume(step.consumed);
-    if (!out.empty()) conn_->send_copy(out);
+    static const ViewerSecurity kNoSecurity;
+    const auto& security = session_.options().security;
+    const rfb::HandshakeStep step =
+        drive_viewer_handshake(handshake_, *conn_, security ? *security : kNoSecurity);
     if (step.status == rfb::HandshakeStep::kFailed) {
         close("handshake failed: " + step.error);
         return;
@@ -227,9 +228,11 @@ void ViewerConnection::finish_init() {
                            format_, session_.desktop_name());
     conn_->send_copy(out);
     state_ = State::kNormal;
-    LOG_INFO("viewer-connected", "session=%s viewer=%llu peer=%s rfb=3.%d access=%s",
-             session_.options().name.c_str(), static_cast<unsigned long long>(id_), peer_.c_str(),
-             handshake_.minor_version(), access_name(access_));
+    LOG_INFO(
+        "viewer-connected", "session=%s viewer=%llu peer=%s rfb=3.%d security=%s access=%s%s%s",
+        session_.options().name.c_str(), static_cast<unsigned long long>(id_), peer_.c_str(),
+        handshake_.minor_version(), viewer_security_name(handshake_).c_str(), access_name(access_),
+        handshake_.username().empty() ? "" : " user=", handshake_.username().c_str());
 }
 
 void ViewerConnection::handle_messages() {

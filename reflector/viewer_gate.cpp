@@ -8,18 +8,21 @@ namespace rfbcast {
 
 ViewerGate::ViewerGate(EventLoop& loop, ViewerRouter& router, Connection* conn, Mode mode,
                        std::vector<rfb::Credential> credentials, std::string refusal,
-                       const std::array<uint8_t, 16>& challenge)
+                       const std::array<uint8_t, 16>& challenge,
+                       std::shared_ptr<const ViewerSecurity> security)
     : loop_(loop),
       router_(router),
       conn_(conn),
       mode_(mode),
       refusal_(std::move(refusal)),
-      challenge_(challenge) {
+      challenge_(challenge),
+      security_(std::move(security)) {
     conn_->set_owner(this);
     if (mode_ == Mode::kPassword) {
         rfb::ServerHandshakeConfig c;
         c.credentials = std::move(credentials);
         c.challenge = challenge_;
+        if (security_) apply_viewer_security(*security_, c);
         handshake_ = std::make_unique<rfb::ServerHandshake>(std::move(c));
     }
 }
@@ -98,10 +101,9 @@ void ViewerGate::refuse(const std::string& reason) {
 }
 
 void ViewerGate::run_handshake() {
-    std::vector<uint8_t> out;
-    const rfb::HandshakeStep step = handshake_->feed(conn_->rx(), out);
-    conn_->consume(step.consumed);
-    if (!out.empty()) conn_->send_copy(out);
+    static const ViewerSecurity kNoSecurity;
+    const rfb::HandshakeStep step =
+        drive_viewer_handshake(*handshake_, *conn_, security_ ? *security_ : kNoSecurity);
     if (step.status == rfb::HandshakeStep::kFailed) {
         finish(step.error);
         return;

@@ -8,6 +8,7 @@
 #include "codec/repeater_header.h"
 #include "codec/server_handshake.h"
 #include "reflector/connection.h"
+#include "reflector/viewer_security.h"
 
 namespace rfbcast {
 
@@ -45,9 +46,11 @@ class ViewerGate final : public ConnectionOwner {
     static constexpr Clock::duration kDeadline = std::chrono::seconds(10);
 
     // kPassword: `credentials` carry routes; kRefuse: `refusal` is the reason.
+    // `security` (may be null) must outlive the gate.
     ViewerGate(EventLoop& loop, ViewerRouter& router, Connection* conn, Mode mode,
                std::vector<rfb::Credential> credentials, std::string refusal,
-               const std::array<uint8_t, 16>& challenge);
+               const std::array<uint8_t, 16>& challenge,
+               std::shared_ptr<const ViewerSecurity> security = nullptr);
     ~ViewerGate() override;
     ViewerGate(const ViewerGate&) = delete;
     ViewerGate& operator=(const ViewerGate&) = delete;
@@ -71,6 +74,7 @@ class ViewerGate final : public ConnectionOwner {
     std::string refusal_;
     std::array<uint8_t, 16> challenge_;
     std::unique_ptr<rfb::ServerHandshake> handshake_;
+    std::shared_ptr<const ViewerSecurity> security_;
     EventLoop::TimerId deadline_ = 0;
     bool finished_ = false;
 };

@@ -298,7 +298,10 @@ void ViewerSwarm::on_connected(Viewer& v) {
     if (getsockname(v.fd, reinterpret_cast<sockaddr*>(&mine), &len) == 0)
         v.local_port = ntohs(mine.sin_port);
     v.state = Viewer::State::kHandshake;
-    v.handshake = std::make_unique<rfb::ClientHandshake>(rfb::ClientHandshakeConfig{});
+    // Plain RFB: the load is the reflector's pixels, not TLS (rfbcast offers VeNCrypt first).
+    rfb::ClientHandshakeConfig hc;
+    hc.tls = rfb::TlsPolicy::kOff;
+    v.handshake = std::make_unique<rfb::ClientHandshake>(hc);
     set_events(v);
 }
 

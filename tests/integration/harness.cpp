@@ -1346,12 +1346,12 @@ bool start_tigervnc_viewer(const TempDir& dir, const TigerViewerOptions& opt,
     } else {
         args.push_back("-NoJPEG");
     }
-    if (opt.vncauth_file.empty()) {
-        args.push_back("-SecurityTypes=None");
-    } else {
-        args.push_back("-SecurityTypes=VncAuth");
-        args.push_back("-PasswordFile=" + opt.vncauth_file);
-    }
+    if (!opt.security_types.empty())
+        args.push_back("-SecurityTypes=" + opt.security_types);
+    else
+        args.push_back(opt.vncauth_file.empty() ? "-SecurityTypes=None" : "-SecurityTypes=VncAuth");
+    if (!opt.vncauth_file.empty()) args.push_back("-PasswordFile=" + opt.vncauth_file);
+    if (!opt.x509_ca.empty()) args.push_back("-X509CA=" + opt.x509_ca);
     args.push_back("127.0.0.1::" + std::to_string(opt.port));
     const std::string log = dir.file(tag + ".log");
     ::unlink(log.c_str());

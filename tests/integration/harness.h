@@ -442,6 +442,9 @@ struct TigerViewerOptions {
     int quality = -1;               // 0..9: -QualityLevel; -1: -NoJPEG (lossless)
     int compress = 2;               // -CompressLevel
     std::string vncauth_file;       // -PasswordFile (vncpasswd -f format); empty: None
+    // -SecurityTypes when set (e.g. "TLSVnc", "X509Vnc"); empty: VncAuth or None as above.
+    std::string security_types;
+    std::string x509_ca;  // -X509CA: the PEM the server's certificate must chain to
 };
 
 // Starts vncviewer with no dialogs (no reconnect or error pop-ups, no menu key hint overlay, no

@@ -245,6 +245,7 @@ class ViewerEncodingsTest : public ::testing::Test {
             LvcOptions o;
             o.port = rfbcast_->port();
             o.timeout_ms = 8000;
+            o.password_file = warm_up_password_file_;
             Image img;
             AssertionResult r = grab(o, "warmup-" + std::to_string(i), img);
             if (r) {
@@ -341,7 +342,8 @@ class ViewerEncodingsTest : public ::testing::Test {
     std::unique_ptr<XvfbServer> xvfb_;
     Process tiger_;
     std::string tiger_log_;
-    Image direct_;  // lossless 32 bpp grab straight from Xvnc
+    std::string warm_up_password_file_;  // for sessions with a password
+    Image direct_;                       // lossless 32 bpp grab straight from Xvnc
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -541,6 +543,72 @@ TEST_F(ViewerEncodingsTest, TigerVncViewerTightJpegStaysWithinBounds) {
         EXPECT_FALSE(within(shifted(direct_, 1), screen, kQuality8));
     }
     EXPECT_TRUE(tiger_.running()) << file_tail(tiger_log_);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3a. Encrypted viewers (issue 7): TigerVNC's viewer through VeNCrypt, anonymous TLS (TLSVnc,
+// its default) and X509Vnc against a certificate it verifies, pixels as exact as in clear.
+
+TEST_F(ViewerEncodingsTest, TigerVncViewerOverTlsVncIsExact) {
+    ASSERT_TRUE(write_file(dir_.file("pw"), "tls-pw1\n"));
+    warm_up_password_file_ = dir_.file("pw");
+    ASSERT_NO_FATAL_FAILURE(start_all(kSeed, {"--password-file", dir_.file("pw")}));
+    std::string err;
+    TigerViewerOptions t;
+    t.encoding = "ZRLE";
+    t.security_types = "TLSVnc";
+    t.vncauth_file = dir_.file("pw.vncauth");
+    ASSERT_TRUE(make_vncauth_file(dir_, "tls-pw1", t.vncauth_file, &err)) << err;
+    ASSERT_NO_FATAL_FAILURE(start_tigervnc(t));
+    Image screen;
+    EXPECT_TRUE(screen_settles(screen, [&](const Image& g) {
+        return same_pixels(direct_, g, "vncviewer over TLSVnc vs direct grab");
+    }));
+    EXPECT_NE(rfbcast_->log().find("security=VeNCrypt/TLSVnc access=full"), std::string::npos)
+        << rfbcast_->log_tail();
+    EXPECT_TRUE(tiger_.running()) << file_tail(tiger_log_);
+}
+
+TEST_F(ViewerEncodingsTest, TigerVncViewerOverX509VncVerifiesTheCertificate) {
+    // A self-signed certificate for 127.0.0.1, which the viewer is told to trust.
+    const std::string cert = dir_.file("cert.pem"), key = dir_.file("key.pem");
+    Process openssl;
+    std::string err;
+    ASSERT_TRUE(
+        openssl.start({"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                       "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+                       "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert},
+                      dir_.file("openssl.out"), dir_.file("openssl.err"), &err))
+        << err;
+    ASSERT_EQ(openssl.wait_for(milliseconds(20000)), 0) << file_tail(dir_.file("openssl.err"));
+    ASSERT_TRUE(write_file(dir_.file("pw"), "x509-pw\n"));
+    warm_up_password_file_ = dir_.file("pw");
+    ASSERT_NO_FATAL_FAILURE(
+        start_all(kSeed, {"--password-file", dir_.file("pw"), "--tls-cert-file", cert,
+                          "--tls-key-file", key, "--viewer-tls", "require"}));
+    TigerViewerOptions t;
+    t.encoding = "ZRLE";
+    t.security_types = "X509Vnc";
+    t.x509_ca = cert;
+    t.vncauth_file = dir_.file("pw.vncauth");
+    ASSERT_TRUE(make_vncauth_file(dir_, "x509-pw", t.vncauth_file, &err)) << err;
+    ASSERT_NO_FATAL_FAILURE(start_tigervnc(t));
+    Image screen;
+    EXPECT_TRUE(screen_settles(screen, [&](const Image& g) {
+        return same_pixels(direct_, g, "vncviewer over X509Vnc vs direct grab");
+    }));
+    EXPECT_NE(rfbcast_->log().find("security=VeNCrypt/X509Vnc access=full"), std::string::npos)
+        << rfbcast_->log_tail();
+    // With TLS required, only VeNCrypt is offered: nothing can authenticate in clear.
+    RawRfbClient raw;
+    ASSERT_TRUE(raw.connect(rfbcast_->port()));
+    uint8_t version[12];
+    ASSERT_TRUE(raw.read_exact(version, 12, milliseconds(5000)));
+    ASSERT_TRUE(raw.send_bytes({'R', 'F', 'B', ' ', '0', '0', '3', '.', '0', '0', '8', '\n'}));
+    uint8_t types[2] = {0, 0};
+    ASSERT_TRUE(raw.read_exact(types, 2, milliseconds(5000)));
+    EXPECT_EQ(types[0], 1) << "security types offered besides VeNCrypt";
+    EXPECT_EQ(types[1], 19);
 }
 
 // ---------------------------------------------------------------------------------------------

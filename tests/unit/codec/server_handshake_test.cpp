@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "codec/rfb_constants.h"
 #include "codec/vnc_auth.h"
 
 namespace rfb {
@@ -190,6 +191,157 @@ TEST(ServerHandshake, RefuseReasonPerVersion) {
         const Bytes head = version == kV3 ? u32(0) : Bytes{0};
         EXPECT_EQ(r.out, cat({kV8, head, u32(static_cast<uint32_t>(why.size())), text(why)}));
     }
+}
+
+// Feeds one message and returns what the server answered to it.
+Bytes step(ServerHandshake& hs, const Bytes& in, HandshakeStep* result = nullptr) {
+    Bytes out;
+    const HandshakeStep st = hs.feed(in, out);
+    EXPECT_EQ(st.consumed, st.status == HandshakeStep::kFailed ? st.consumed : in.size());
+    if (result) *result = st;
+    return out;
+}
+
+ServerHandshakeConfig vencrypt_config() {
+    ServerHandshakeConfig c = passwords("password", std::nullopt);
+    c.vencrypt_subtypes = {vencrypt::kX509Vnc, vencrypt::kTLSVnc, vencrypt::kTLSPlain};
+    c.check_plain = [](std::string_view user, std::string_view pw) {
+        return user == "alice" && pw == "wonder" ? AccessLevel::kViewOnly : AccessLevel::kNone;
+    };
+    return c;
+}
+
+// TigerVNC's default: VeNCrypt with TLSVnc, the VNC challenge inside TLS.
+TEST(ServerHandshake, VeNCryptTlsVncRunsTheChallengeAfterTls) {
+    ServerHandshake hs(vencrypt_config());
+    Bytes out;
+    hs.start(out);
+    EXPECT_EQ(step(hs, kV8), (Bytes{2, 19, 2}));  // VeNCrypt first, then VNC auth
+    EXPECT_EQ(step(hs, {19}), (Bytes{0, 2}));     // VeNCrypt 0.2
+    EXPECT_EQ(step(hs, {0, 2}), cat({{0, 3}, u32(261), u32(258), u32(259)}));
+    EXPECT_EQ(hs.tls_needed(), TlsKind::kNone);
+    EXPECT_EQ(step(hs, u32(258)), Bytes{1});  // accepted: TLS from the next byte
+    EXPECT_EQ(hs.tls_needed(), TlsKind::kAnonymous);
+    // Bytes before the caller switched are not consumed (they are TLS records).
+    Bytes ignored;
+    EXPECT_EQ(hs.feed(Bytes{0x16, 3, 1}, ignored).consumed, 0u);
+    Bytes inside;
+    hs.tls_started(inside);
+    EXPECT_EQ(inside, challenge_bytes());
+    EXPECT_EQ(hs.tls_needed(), TlsKind::kNone);
+    EXPECT_EQ(step(hs, kPasswordResponse), u32(0));
+    HandshakeStep done;
+    step(hs, {1}, &done);
+    EXPECT_EQ(done.status, HandshakeStep::kDone);
+    EXPECT_EQ(hs.access(), AccessLevel::kFull);
+    EXPECT_EQ(hs.vencrypt_subtype(), vencrypt::kTLSVnc);
+}
+
+TEST(ServerHandshake, VeNCryptPlainChecksTheUserInsideTls) {
+    for (const bool right : {true, false}) {
+        ServerHandshake hs(vencrypt_config());
+        Bytes out;
+        hs.start(out);
+        step(hs, kV8);
+        step(hs, {19});
+        step(hs, {0, 2});
+        EXPECT_EQ(step(hs, u32(vencrypt::kTLSPlain)), Bytes{1});
+        Bytes inside;
+        hs.tls_started(inside);
+        EXPECT_TRUE(inside.empty());  // Plain: the viewer speaks first
+        const std::string pw = right ? "wonder" : "wander";
+        HandshakeStep st;
+        const Bytes reply = step(hs, cat({u32(5), u32(6), text("alice"), text(pw)}), &st);
+        if (right) {
+            EXPECT_EQ(reply, u32(0));
+            step(hs, {1}, &st);
+            EXPECT_EQ(st.status, HandshakeStep::kDone);
+            EXPECT_EQ(hs.access(), AccessLevel::kViewOnly);
+            EXPECT_EQ(hs.username(), "alice");
+        } else {
+            EXPECT_EQ(st.status, HandshakeStep::kFailed);
+            EXPECT_TRUE(hs.auth_failed());
+            EXPECT_EQ(reply, cat({u32(1), u32(21), text("Authentication failed")}));
+        }
+    }
+}
+
+TEST(ServerHandshake, VeNCryptRefusals) {
+    {  // a version other than 0.2
+        ServerHandshake hs(vencrypt_config());
+        Bytes out;
+        hs.start(out);
+        step(hs, kV8);
+        step(hs, {19});
+        HandshakeStep st;
+        EXPECT_EQ(step(hs, {0, 1}, &st), Bytes{1});
+        EXPECT_EQ(st.status, HandshakeStep::kFailed);
+        EXPECT_FALSE(hs.auth_failed());
+    }
+    {  // a sub-type not offered, and plain-text Plain (never offered)
+        for (uint32_t t : {vencrypt::kX509None, vencrypt::kPlain, 0xffffffffu}) {
+            ServerHandshake hs(vencrypt_config());
+            Bytes out;
+            hs.start(out);
+            step(hs, kV8);
+            step(hs, {19});
+            step(hs, {0, 2});
+            HandshakeStep st;
+            EXPECT_EQ(step(hs, u32(t), &st), Bytes{0});
+            EXPECT_EQ(st.status, HandshakeStep::kFailed);
+        }
+    }
+    {  // over-long Plain fields are refused before they are buffered
+        ServerHandshake hs(vencrypt_config());
+        Bytes out;
+        hs.start(out);
+        step(hs, kV8);
+        step(hs, {19});
+        step(hs, {0, 2});
+        step(hs, u32(vencrypt::kTLSPlain));
+        hs.tls_started(out);
+        HandshakeStep st;
+        step(hs, cat({u32(5), u32(0xffffffffu)}), &st);
+        EXPECT_EQ(st.status, HandshakeStep::kFailed);
+        EXPECT_NE(st.error.find("longer than"), std::string::npos) << st.error;
+    }
+}
+
+// require_tls: only VeNCrypt is offered, and a 3.3 viewer (which cannot choose) is told why.
+TEST(ServerHandshake, RequiredTlsOffersOnlyVeNCrypt) {
+    ServerHandshakeConfig c = vencrypt_config();
+    c.offer_without_tls = false;
+    {
+        ServerHandshake hs(c);
+        Bytes out;
+        hs.start(out);
+        EXPECT_EQ(step(hs, kV8), (Bytes{1, 19}));
+        HandshakeStep st;
+        step(hs, {2}, &st);  // VNC auth outside TLS: not offered
+        EXPECT_EQ(st.status, HandshakeStep::kFailed);
+    }
+    {
+        ServerHandshake hs(c);
+        Bytes out;
+        hs.start(out);
+        HandshakeStep st;
+        const Bytes reply = step(hs, kV3, &st);
+        EXPECT_EQ(st.status, HandshakeStep::kFailed);
+        ASSERT_GE(reply.size(), 8u);
+        EXPECT_EQ(Bytes(reply.begin(), reply.begin() + 4), u32(0));
+        EXPECT_NE(std::string(reply.begin() + 8, reply.end()).find("requires TLS"),
+                  std::string::npos);
+    }
+}
+
+TEST(ServerHandshake, WrongVncPasswordCountsAsAuthFailure) {
+    ServerHandshake hs(passwords("other", std::nullopt));
+    Outcome r = run(hs, cat({kV8, {2}, kPasswordResponse}));
+    EXPECT_EQ(r.step.status, HandshakeStep::kFailed);
+    EXPECT_TRUE(hs.auth_failed());
+    ServerHandshake proto(passwords("other", std::nullopt));
+    run(proto, cat({kV8, {7}}));
+    EXPECT_FALSE(proto.auth_failed());
 }
 
 TEST(ServerHandshake, WrongPasswordPerVersion) {

@@ -1,0 +1,59 @@
+#include "reflector/viewer_security.h"
+
+#include "codec/client_handshake.h"
+#include "codec/rfb_constants.h"
+
+namespace rfbcast {
+
+void apply_viewer_security(const ViewerSecurity& s, rfb::ServerHandshakeConfig& c) {
+    namespace v = rfb::vencrypt;
+    const bool passwords = c.full_password || c.viewonly_password || !c.credentials.empty();
+    c.vencrypt_subtypes.clear();
+    // Anonymous TLS first: viewers that take the server's order (libvncclient) then work
+    // without a CA. Order buys no security anyway: the list travels before TLS, so a man in the
+    // middle could strip X509 from it; a viewer that wants the certificate checked must insist
+    // on X509 itself (TigerVNC: -SecurityTypes=X509Vnc), and TigerVNC's own preference puts
+    // X509 first whatever the order here.
+    for (const bool x509 : {false, true}) {
+        if (x509 ? !s.x509 : !s.anonymous) continue;
+        if (s.check_plain) c.vencrypt_subtypes.push_back(x509 ? v::kX509Plain : v::kTLSPlain);
+        if (passwords)
+            c.vencrypt_subtypes.push_back(x509 ? v::kX509Vnc : v::kTLSVnc);
+        else if (!s.check_plain)
+            c.vencrypt_subtypes.push_back(x509 ? v::kX509None : v::kTLSNone);
+    }
+    c.check_plain = s.check_plain;
+    c.offer_without_tls = !s.require_tls || c.vencrypt_subtypes.empty();
+}
+
+rfb::HandshakeStep drive_viewer_handshake(rfb::ServerHandshake& hs, Connection& conn,
+                                          const ViewerSecurity& security) {
+    std::vector<uint8_t> out;
+    rfb::HandshakeStep step = hs.feed(conn.rx(), out);
+    conn.consume(step.consumed);
+    if (!out.empty()) conn.send_copy(out);
+    std::fill(out.begin(), out.end(), 0);
+    const rfb::TlsKind kind = hs.tls_needed();
+    if (step.status != rfb::HandshakeStep::kContinue || kind == rfb::TlsKind::kNone) return step;
+    std::shared_ptr<const TlsCredentials> credentials =
+        kind == rfb::TlsKind::kX509 ? security.x509 : security.anonymous;
+    std::string error;
+    std::unique_ptr<TlsSession> tls =
+        credentials ? TlsSession::create(credentials, TlsSessionOptions{}, &error) : nullptr;
+    if (!tls) {
+        step.status = rfb::HandshakeStep::kFailed;
+        step.error = "cannot start TLS: " + (error.empty() ? std::string("no credentials") : error);
+        return step;
+    }
+    conn.start_tls(std::move(tls));
+    out.clear();
+    hs.tls_started(out);  // the VNC challenge, inside TLS from here on
+    if (!out.empty()) conn.send_copy(out);
+    return step;
+}
+
+std::string viewer_security_name(const rfb::ServerHandshake& hs) {
+    return rfb::security_name(hs.security_type(), hs.vencrypt_subtype());
+}
+
+}  // namespace rfbcast
