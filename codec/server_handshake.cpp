@@ -123,6 +123,16 @@ void ServerHandshake::begin_subtype_auth(std::vector<uint8_t>& out) {
     }
 }
 
+std::optional<std::pair<std::string, std::string>> ServerHandshake::take_plain_check() {
+    std::optional<std::pair<std::string, std::string>> c = std::move(plain_check_);
+    plain_check_.reset();
+    return c;
+}
+
+void ServerHandshake::set_plain_result(AccessLevel granted) {
+    if (state_ == State::kPlainPending) plain_result_ = granted;
+}
+
 void ServerHandshake::tls_started(std::vector<uint8_t>& out) {
     if (state_ != State::kTlsPending) return;
     begin_subtype_auth(out);
@@ -289,7 +299,7 @@ HandshakeStep ServerHandshake::feed(std::span<const uint8_t> in, std::vector<uin
                     return failed("viewer chose VeNCrypt sub-type " + std::to_string(chosen) +
                                   ", which was not offered");
                 }
-                if (parts_of(chosen).auth == SubtypeParts::kPlain && !config_.check_plain) {
+                if (parts_of(chosen).auth == SubtypeParts::kPlain && !config_.plain_enabled) {
                     ByteWriter(out).u8(0);
                     return failed("Plain chosen but no users are configured");
                 }
@@ -324,9 +334,7 @@ HandshakeStep ServerHandshake::feed(std::span<const uint8_t> in, std::vector<uin
                 const std::string_view password(
                     reinterpret_cast<const char*>(rest.data()) + plain_user_len_, plain_pass_len_);
                 pos += need;
-                const AccessLevel granted = config_.check_plain(user, password);
-                if (granted == AccessLevel::kNone)
-                    return auth_failure("Plain: wrong user or password", out);
+                plain_check_.emplace(std::string(user), std::string(password));
                 // Only a plain name reaches the log: anything else could forge log fields.
                 const bool printable = !user.empty() && user.size() <= 64 &&
                                        std::all_of(user.begin(), user.end(), [](char ch) {
@@ -334,6 +342,17 @@ HandshakeStep ServerHandshake::feed(std::span<const uint8_t> in, std::vector<uin
                                                   ch == '_' || ch == '.' || ch == '-' || ch == '@';
                                        });
                 username_ = printable ? std::string(user) : std::string("(unprintable)");
+                state_ = State::kPlainPending;
+                break;
+            }
+            case State::kPlainPending: {
+                if (!plain_result_) return HandshakeStep{HandshakeStep::kContinue, pos, {}};
+                const AccessLevel granted = *plain_result_;
+                plain_result_.reset();
+                if (granted == AccessLevel::kNone) {
+                    username_.clear();
+                    return auth_failure("Plain: wrong user or password", out);
+                }
                 access_ = granted;
                 ByteWriter(out).u32(0);
                 state_ = State::kClientInit;

@@ -7,6 +7,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 // The RFB handshake seen from the server side (rfbcast talking to a viewer): ProtocolVersion,
@@ -40,8 +41,9 @@ enum class AccessLevel { kNone, kViewOnly, kFull };
 // The transport a VeNCrypt sub-type asks for.
 enum class TlsKind { kNone, kAnonymous, kX509 };
 
-// VeNCrypt Plain: the access a username and password grant (kNone: refused). Called once per
-// attempt; it must take the same time whether or not the user exists.
+// VeNCrypt Plain: the access a username and password grant (kNone: refused). It must take the
+// same time whether or not the user exists, and may be slow (a password hash): the handshake
+// hands the credentials out with take_plain_check() and waits for set_plain_result().
 using PlainCheck = std::function<AccessLevel(std::string_view user, std::string_view password)>;
 
 // Longest username and password a viewer may send for Plain.
@@ -72,7 +74,7 @@ struct ServerHandshakeConfig {
     // Also offer None / VNC Authentication outside TLS; false: TLS is required (3.3 viewers,
     // which cannot choose VeNCrypt, are refused with a reason).
     bool offer_without_tls = true;
-    PlainCheck check_plain;  // needed for the Plain sub-types
+    bool plain_enabled = false;  // offer the Plain sub-types (the caller checks the users)
 };
 
 class ServerHandshake {
@@ -94,6 +96,11 @@ class ServerHandshake {
     // sending what feed() returned), then call tls_started(). kNone otherwise.
     TlsKind tls_needed() const { return state_ == State::kTlsPending ? tls_kind_ : TlsKind::kNone; }
     void tls_started(std::vector<uint8_t>& out);
+    // Plain: once the viewer has sent its username and password, they are handed out here,
+    // once (the handshake keeps no copy); the caller checks them, wherever it likes, and calls
+    // set_plain_result(), then feed() again.
+    std::optional<std::pair<std::string, std::string>> take_plain_check();
+    void set_plain_result(AccessLevel granted);
     // The VeNCrypt sub-type chosen (0 without VeNCrypt).
     uint32_t vencrypt_subtype() const { return subtype_; }
     // The handshake failed because a password or user was wrong (what lockout counts), not
@@ -116,6 +123,7 @@ class ServerHandshake {
         kTlsPending,       // waiting for the caller to switch to TLS
         kPlainLengths,     // Plain: username and password lengths
         kPlainCredentials,
+        kPlainPending,  // waiting for the caller's verdict on the credentials
         kClientInit,
         kDone,
         kFailed
@@ -142,6 +150,8 @@ class ServerHandshake {
     bool auth_failed_ = false;
     uint32_t plain_user_len_ = 0, plain_pass_len_ = 0;
     std::string username_;
+    std::optional<std::pair<std::string, std::string>> plain_check_;
+    std::optional<AccessLevel> plain_result_;
 };
 
 }  // namespace rfb

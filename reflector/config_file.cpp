@@ -39,11 +39,23 @@ constexpr const char* kSessionKeys[] = {"name",
                                         "upstream_username_file",
                                         "reverse_listen",
                                         "repeater_secret_file",
-                                        "display"};
+                                        "display",
+                                        "allow",
+                                        "deny"};
 constexpr const char* kLimitKeys[] = {
     "view_only_default", "max_viewers",     "max_fps",          "min_quality",
     "max_quality",       "viewer_max_kbps", "session_max_kbps", "keep_upstream_without_viewers",
     "idle_timeout",      "input_policy",    "clipboard",        "input_idle_timeout"};
+
+bool check_address_entry(const std::string& entry, std::string& error) {
+    AddressAllowList list;
+    if (!list.add(entry, error)) return false;
+    if (list.has_ports()) {
+        error = "'" + entry + "': a port means nothing for a client's address";
+        return false;
+    }
+    return true;
+}
 
 bool check_mode1_entry(const std::string& entry, std::string& error) {
     AddressAllowList list;
@@ -218,6 +230,8 @@ class Loader {
     std::optional<double> number_value(const toml::node& v, std::string_view key, double lo,
                                        double hi);
     std::optional<bool> bool_value(const toml::node& v, std::string_view key);
+    void read_address_list(const toml::node& v, std::string_view key,
+                           std::vector<std::string>& out);
     std::optional<sockaddr_storage> listen_value(const toml::node& v, std::string_view key,
                                                  std::string& out);
 
@@ -291,6 +305,25 @@ std::optional<double> Loader::number_value(const toml::node& v, std::string_view
         return std::nullopt;
     }
     return value;
+}
+
+void Loader::read_address_list(const toml::node& v, std::string_view key,
+                               std::vector<std::string>& out) {
+    const auto* list = v.as_array();
+    if (!list) {
+        add(v.source().begin, key,
+            std::string("expected an array of CIDR strings, got ") + type_name(v));
+        return;
+    }
+    for (const toml::node& e : *list) {
+        if (auto text = nonempty_string(e, key)) {
+            std::string error;
+            if (check_address_entry(*text, error))
+                out.push_back(*text);
+            else
+                add(e.source().begin, key, error);
+        }
+    }
 }
 
 std::optional<bool> Loader::bool_value(const toml::node& v, std::string_view key) {
@@ -440,6 +473,23 @@ void Loader::read_global(const toml::table& root) {
             if (auto n = integer_value(v, key, 0, 256)) g.encode_threads = static_cast<int>(*n);
         } else if (key == "stats_interval") {
             if (auto n = integer_value(v, key, 0, 86400)) g.stats_interval_s = static_cast<int>(*n);
+        } else if (key == "allow" || key == "deny" || key == "trusted_proxies") {
+            std::vector<std::string>& out = key == "allow"  ? g.allow
+                                            : key == "deny" ? g.deny
+                                                            : g.trusted_proxies;
+            read_address_list(v, key, out);
+        } else if (key == "max_preauth") {
+            if (auto n = integer_value(v, key, 1, 100000)) g.max_preauth = static_cast<size_t>(*n);
+        } else if (key == "max_preauth_per_address") {
+            if (auto n = integer_value(v, key, 1, 100000))
+                g.max_preauth_per_address = static_cast<size_t>(*n);
+        } else if (key == "max_total_viewers") {
+            if (auto n = integer_value(v, key, 1, 1000000))
+                g.max_total_viewers = static_cast<size_t>(*n);
+        } else if (key == "users_file") {
+            if (auto p = nonempty_string(v, key)) g.users_file = *p;
+        } else if (key == "require_tls") {
+            if (auto b = bool_value(v, key)) g.require_tls = *b;
         } else if (key == "dynamic_id_key_file") {
             if (auto p = nonempty_string(v, key)) g.dynamic_id_key_file = *p;
         } else if (key == "mode1_allow") {
@@ -557,6 +607,8 @@ void Loader::read_session(const toml::table& t) {
         } else if (key == "reverse_listen") {
             reverse_at = v.source().begin;
             listen_value(v, key, s.reverse_listen);
+        } else if (key == "allow" || key == "deny") {
+            read_address_list(v, key, key == "allow" ? s.allow : s.deny);
         } else if (key == "display") {
             if (auto n = integer_value(v, key, 0, 9999)) s.display = static_cast<int>(*n);
         } else if (key == "repeater_secret_file") {
@@ -867,6 +919,14 @@ std::vector<std::string> inherit_defaults(Config& config) {
     return problems;
 }
 
+void append_list(std::string& out, const char* key, const std::vector<std::string>& list) {
+    if (list.empty()) return;
+    std::string joined;
+    for (const std::string& e : list)
+        joined += (joined.empty() ? "" : ",") + e;
+    append_value(out, key, joined);
+}
+
 std::string describe(const Config& config) {
     const GlobalConfig& g = config.global;
     std::string out = "global:";
@@ -888,6 +948,14 @@ std::string describe(const Config& config) {
     }
     if (!g.dynamic_id_key_file.empty())
         append_value(out, "dynamic_id_key_file", g.dynamic_id_key_file);
+    append_list(out, "allow", g.allow);
+    append_list(out, "deny", g.deny);
+    append_list(out, "trusted_proxies", g.trusted_proxies);
+    append_value(out, "max_preauth", std::to_string(g.max_preauth));
+    append_value(out, "max_preauth_per_address", std::to_string(g.max_preauth_per_address));
+    append_value(out, "max_total_viewers", std::to_string(g.max_total_viewers));
+    if (!g.users_file.empty()) append_value(out, "users_file", g.users_file);
+    if (g.require_tls) append_value(out, "require_tls", "true");
     append_limits(out, g.defaults);
     out += '\n';
     for (const SessionConfig& s : config.sessions) {
@@ -906,6 +974,8 @@ std::string describe(const Config& config) {
         if (!s.repeater_secret_file.empty())
             append_value(out, "repeater_secret_file", s.repeater_secret_file);
         if (s.display >= 0) append_value(out, "display", std::to_string(s.display));
+        append_list(out, "allow", s.allow);
+        append_list(out, "deny", s.deny);
         append_limits(out, s.limits);
         out += '\n';
     }

@@ -31,6 +31,15 @@
 //   mode1_allow = ["10.0.0.0/8:5900"]  # UltraVNC Mode I (viewer names host:port) allowed to
 //                                      # these destinations only; absent: Mode I refused
 //   dynamic_id_key_file = "..."        # dynamic IDs need ID:<id>:<token> (repeater_token.h)
+//   allow = ["10.0.0.0/8"]             # only these clients may connect (absent: everyone)
+//   deny = ["10.9.0.0/16"]             # never these (wins over allow); sessions may add both
+//   trusted_proxies = ["10.0.0.5"]     # their PROXY protocol v1/v2 header names the client
+//   max_preauth = 2048                 # connections still authenticating, in all ...
+//   max_preauth_per_address = 256      # ... and from one address (IPv6: one /64); a
+//                                      # classroom behind one NAT connects at once
+//   max_total_viewers = 10000          # viewers of all sessions together
+//   users_file = "/etc/rfbcast/users"  # VeNCrypt Plain users (only offered inside TLS)
+//   require_tls = false                # true: viewers must use VeNCrypt
 //   max_fps = 20                       # ... and any session-limit key below, as a default
 //
 //   [[session]]
@@ -120,15 +129,16 @@ struct SessionConfig {
     std::string repeater_id;    // empty: none
     std::string listen;         // ADDR:PORT of its own viewer port; empty: the shared port only
     std::string password_file;  // control viewers; empty: none
-    std::string viewonly_password_file;  // view-only viewers; empty: none
-    std::string upstream_password_file;  // empty: none
-    std::string upstream_username_file;  // empty: none
-    std::string reverse_listen;          // ADDR:PORT servers dial with `vncconfig -connect`
-    std::string repeater_secret_file;    // a server dialling in must send ID:<id>:<secret>
-    int display = -1;                    // its number for display_base; -1: its position
-    SessionLimitOverrides overrides;     // what its table set
-    SessionLimits limits;                // the global defaults with its overrides applied
-    std::string origin;                  // "file:line:col" of its table, for later messages
+    std::string viewonly_password_file;    // view-only viewers; empty: none
+    std::string upstream_password_file;    // empty: none
+    std::string upstream_username_file;    // empty: none
+    std::string reverse_listen;            // ADDR:PORT servers dial with `vncconfig -connect`
+    std::string repeater_secret_file;      // a server dialling in must send ID:<id>:<secret>
+    int display = -1;                      // its number for display_base; -1: its position
+    std::vector<std::string> allow, deny;  // client CIDRs, on top of the global lists
+    SessionLimitOverrides overrides;       // what its table set
+    SessionLimits limits;                  // the global defaults with its overrides applied
+    std::string origin;                    // "file:line:col" of its table, for later messages
 
     bool server_dials_in() const { return upstream.empty(); }
 };
@@ -151,6 +161,16 @@ struct GlobalConfig {
     std::vector<std::string> mode1_allow;
     // With allow_dynamic_ids: servers prove an ID with ID:<id>:<token> (repeater_token.h).
     std::string dynamic_id_key_file;
+    // Security (issue 7). Client CIDRs: with `allow`, only those may connect; `deny` wins.
+    std::vector<std::string> allow, deny;
+    // Proxies whose PROXY protocol header (v1 or v2) names the real client; from anyone else
+    // a header is not expected and the socket's peer is the client.
+    std::vector<std::string> trusted_proxies;
+    size_t max_preauth = 2048;                // connections authenticating at once
+    size_t max_preauth_per_address = 256;     // ... from one address: a school NAT is one
+    size_t max_total_viewers = 10000;         // all sessions together
+    std::string users_file;                   // VeNCrypt Plain users
+    bool require_tls = false;                 // viewers: VeNCrypt only
     SessionLimitOverrides default_overrides;  // the limit keys written at the top level
     SessionLimits defaults;                   // built-in defaults with those applied
 };

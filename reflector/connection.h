@@ -104,6 +104,13 @@ class Connection final : public IoHandler {
     bool closing() const { return closing_; }
     int fd() const { return fd_; }
     const std::string& peer() const { return peer_; }
+    // The peer's address as accepted (family AF_UNSPEC when unknown). A PROXY protocol header
+    // from a trusted proxy replaces both with the real client's.
+    const sockaddr_storage& peer_address() const { return peer_address_; }
+    void set_peer(std::string text, const sockaddr_storage& address) {
+        peer_ = std::move(text);
+        peer_address_ = address;
+    }
 
     void on_completion(OpKind op, int32_t res, uint32_t flags) override;
 
@@ -139,6 +146,7 @@ class Connection final : public IoHandler {
     ConnectionOwner* owner_;
     Limits limits_;
     std::string peer_;
+    sockaddr_storage peer_address_{};
 
     std::vector<uint8_t> rx_;
     size_t rx_head_ = 0, rx_tail_ = 0;

@@ -66,8 +66,11 @@ void Listener::on_completion(OpKind op, int32_t res, uint32_t) {
         sockaddr_storage peer{};
         socklen_t len = sizeof peer;
         std::string name = "?";
-        if (getpeername(res, reinterpret_cast<sockaddr*>(&peer), &len) == 0) name = peer_name(peer);
-        on_accept_(res, name);
+        if (getpeername(res, reinterpret_cast<sockaddr*>(&peer), &len) == 0)
+            name = peer_name(peer);
+        else
+            peer.ss_family = AF_UNSPEC;
+        on_accept_(res, name, peer);
     } else if (res != -ECANCELED) {
         // EMFILE and friends: log and keep accepting; the next attempt may succeed.
         // Back off a little so a full fd table does not turn into a busy loop.

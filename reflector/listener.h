@@ -1,4 +1,6 @@
 #pragma once
+#include <sys/socket.h>
+
 #include <functional>
 #include <string>
 
@@ -7,10 +9,11 @@
 namespace rfbcast {
 
 // A listening TCP socket that keeps one accept in flight on the event loop and hands each new
-// connection (fd, peer address text) to `on_accept`.
+// connection (fd, peer address text and address) to `on_accept`.
 class Listener final : public IoHandler {
   public:
-    using AcceptFn = std::function<void(int fd, const std::string& peer)>;
+    using AcceptFn =
+        std::function<void(int fd, const std::string& peer, const sockaddr_storage& address)>;
 
     Listener(EventLoop& loop, AcceptFn on_accept) : loop_(loop), on_accept_(std::move(on_accept)) {}
     ~Listener() override;

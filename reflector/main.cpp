@@ -1,6 +1,9 @@
+#include <array>
 #include <csignal>
 #include <cstdio>
+#include <iostream>
 #include <memory>
+#include <string>
 
 #include "codec/encode_cache.h"
 #include "reflector/encode_pool.h"
@@ -13,6 +16,7 @@
 #include "reflector/startup_config.h"
 #include "reflector/stats_logger.h"
 #include "reflector/tile_encode_service.h"
+#include "reflector/user_file.h"
 
 using namespace rfbcast;
 
@@ -41,6 +45,20 @@ int print_id_token(const Options& opt) {
     return 0;
 }
 
+// --hash-password: the password comes on standard input (never the command line).
+int hash_password(const std::string& user) {
+    std::string password;
+    if (!std::getline(std::cin, password) || password.empty())
+        return fail("--hash-password reads the password from standard input (one line)");
+    std::array<uint8_t, kUserSaltLength> salt{};
+    if (!random_salt(salt)) return fail("no random bytes for the salt");
+    const std::string line = make_user_line(user, password, kUserDefaultIterations, salt);
+    password.assign(password.size(), '\0');
+    if (line.empty()) return fail("'" + user + "' cannot be a user name (no ':' or spaces)");
+    std::printf("%s\n", line.c_str());
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -48,6 +66,7 @@ int main(int argc, char** argv) {
     if (auto code = parse_options(argc, argv, opt)) return *code;
     log_configure(opt.log_level, opt.log_format);
     if (!opt.print_id_token.empty()) return print_id_token(opt);
+    if (!opt.hash_password_user.empty()) return hash_password(opt.hash_password_user);
 
     Config config;
     std::vector<std::string> errors;
@@ -55,7 +74,7 @@ int main(int argc, char** argv) {
     log_configure(config.global.log_level, config.global.log_format);
     RegistrySettings settings;
     std::string error;
-    if (!build_registry_settings(opt, settings, error)) return fail(error);
+    if (!build_registry_settings(opt, config, settings, error)) return fail(error);
     errors = SessionRegistry::check(config, settings);
     if (!errors.empty()) return config_errors(errors);
     if (opt.check_config) {
@@ -86,14 +105,19 @@ int main(int argc, char** argv) {
         }
         // A broken file leaves everything running as it was.
         Config next;
+        RegistrySettings next_settings;
         std::vector<std::string> problems;
-        if (build_config(opt, next, problems)) problems = SessionRegistry::check(next, settings);
+        std::string why;
+        if (build_config(opt, next, problems) &&
+            !build_registry_settings(opt, next, next_settings, why))
+            problems.push_back(why);
+        if (problems.empty()) problems = SessionRegistry::check(next, next_settings);
         if (!problems.empty()) {
             for (const std::string& p : problems)
                 LOG_ERROR("reload-failed", "problem=\"%s\"", p.c_str());
             return;
         }
-        std::string why;
+        registry.update_settings(std::move(next_settings));
         if (!registry.apply(next, why)) LOG_ERROR("reload-failed", "problem=\"%s\"", why.c_str());
     });
     if (!signals.start()) return fail("cannot set up signal handling");

@@ -111,6 +111,33 @@ std::optional<int> parse_options(int argc, char** argv, Options& o) {
                    "Users for VeNCrypt Plain (inside TLS only), one 'name:pbkdf2-sha256:...' "
                    "line each (rfbcast --hash-password makes them)")
         ->envname("RFBCAST_USERS_FILE");
+    app.add_option("--allow", o.allow,
+                   "Only clients in these CIDRs may connect (viewers; repeatable or comma list)")
+        ->envname("RFBCAST_ALLOW")
+        ->delimiter(',');
+    app.add_option("--deny", o.deny, "Clients in these CIDRs may never connect (wins over --allow)")
+        ->envname("RFBCAST_DENY")
+        ->delimiter(',');
+    app.add_option("--trusted-proxy", o.trusted_proxies,
+                   "Proxies (CIDRs) whose PROXY protocol v1/v2 header names the real client")
+        ->envname("RFBCAST_TRUSTED_PROXY")
+        ->delimiter(',');
+    app.add_option("--max-preauth", o.max_preauth, "Connections authenticating at once")
+        ->envname("RFBCAST_MAX_PREAUTH")
+        ->check(CLI::Range(1, 100000))
+        ->capture_default_str();
+    app.add_option("--max-preauth-per-address", o.max_preauth_per_address,
+                   "Connections authenticating at once from one address (IPv6: one /64)")
+        ->envname("RFBCAST_MAX_PREAUTH_PER_ADDRESS")
+        ->check(CLI::Range(1, 100000))
+        ->capture_default_str();
+    app.add_option("--max-total-viewers", o.max_total_viewers, "Viewers of all sessions together")
+        ->envname("RFBCAST_MAX_TOTAL_VIEWERS")
+        ->check(CLI::Range(1, 1000000))
+        ->capture_default_str();
+    app.add_option("--hash-password", o.hash_password_user,
+                   "Read a password from standard input and print the --users-file line for "
+                   "this user name, then exit");
     app.add_option("--desktop-name", o.desktop_name, "Desktop name shown to viewers of the demo")
         ->envname("RFBCAST_DESKTOP_NAME")
         ->capture_default_str();

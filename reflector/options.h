@@ -42,6 +42,9 @@ struct Options {
     std::string viewer_tls = "prefer";  // prefer, require or off
     std::string tls_cert_file, tls_key_file;
     std::string users_file;  // VeNCrypt Plain users (name:pbkdf2-sha256:...)
+    std::vector<std::string> allow, deny, trusted_proxies;  // client CIDRs
+    size_t max_preauth = 2048, max_preauth_per_address = 256, max_total_viewers = 10000;
+    std::string hash_password_user;  // --hash-password NAME: print a users-file line, exit
     std::string desktop_name = "rfbcast";
     bool demo = false;
     LogLevel log_level = LogLevel::kInfo;

@@ -9,6 +9,7 @@
 #include "reflector/demo_source.h"
 #include "reflector/log.h"
 #include "reflector/options.h"
+#include "reflector/proxy_intake.h"
 #include "reflector/repeater_token.h"
 #include "reflector/socket_address.h"
 #include "reflector/viewer_connection.h"
@@ -68,7 +69,33 @@ const char* to_string(SharedPortMode m) {
 
 SessionRegistry::SessionRegistry(EventLoop& loop, TileEncodeService& encoder,
                                  RegistrySettings settings)
-    : loop_(loop), encoder_(encoder), settings_(std::move(settings)) {}
+    : loop_(loop), encoder_(encoder), settings_(std::move(settings)) {
+    install_security();
+}
+
+// Every session's viewers report their authentication outcomes to us (the lockout), also
+// when TLS is off.
+void SessionRegistry::install_security() {
+    auto security = settings_.session_template.security
+                        ? std::make_shared<ViewerSecurity>(*settings_.session_template.security)
+                        : std::make_shared<ViewerSecurity>();
+    security->observer = this;
+    if (security->check_plain)
+        security->offload = [this](std::function<void()> work, std::function<void()> done) {
+            // Background lane: a login's password hash never delays a frame's encodes. A full
+            // queue runs it here rather than refusing a login.
+            if (!encoder_.pool().submit(work, done, EncodePool::Priority::kBackground)) {
+                work();
+                done();
+            }
+        };
+    settings_.session_template.security = std::move(security);
+}
+
+void SessionRegistry::update_settings(RegistrySettings settings) {
+    settings_ = std::move(settings);
+    install_security();
+}
 
 SessionRegistry::~SessionRegistry() {
     if (sweep_timer_) loop_.cancel_timer(sweep_timer_);
@@ -205,9 +232,11 @@ std::string SessionRegistry::listen_address_for(const SessionConfig& c, size_t i
 bool SessionRegistry::open_entry_listeners(Entry& e, bool fatal, std::string& error) {
     Entry* ep = &e;
     if (!e.listen_address.empty() && !e.listener) {
-        auto l = std::make_unique<Listener>(loop_, [this, ep](int fd, const std::string& peer) {
-            accept_viewer_on(*ep, fd, peer);
-        });
+        const std::string name = e.config.name;
+        auto l = std::make_unique<Listener>(
+            loop_, [this, name](int fd, const std::string& peer, const sockaddr_storage& addr) {
+                accept_viewer(name, fd, peer, addr);
+            });
         std::string why;
         if (l->open(e.listen_address, why)) {
             e.listener = std::move(l);
@@ -220,7 +249,9 @@ bool SessionRegistry::open_entry_listeners(Entry& e, bool fatal, std::string& er
     }
     if (!e.config.reverse_listen.empty() && !e.reverse_listener) {
         auto l = std::make_unique<Listener>(
-            loop_, [this, ep](int fd, const std::string& peer) { accept_reverse(*ep, fd, peer); });
+            loop_, [this, ep](int fd, const std::string& peer, const sockaddr_storage&) {
+                accept_reverse(*ep, fd, peer);
+            });
         std::string why;
         if (l->open(e.config.reverse_listen, why)) {
             e.reverse_listener = std::move(l);
@@ -239,6 +270,8 @@ SessionRegistry::Entry* SessionRegistry::create_entry(Origin origin, SessionConf
     auto e = std::make_unique<Entry>();
     e->origin = origin;
     e->config = std::move(config);
+    if (!e->allow.parse(e->config.allow, error) || !e->deny.parse(e->config.deny, error))
+        return nullptr;
     SessionOptions so;
     if (!build_session_options(settings_, e->config, so, error)) return nullptr;
     if (!e->config.repeater_secret_file.empty() &&
@@ -355,6 +388,18 @@ bool SessionRegistry::apply(const Config& config, std::string& error) {
         return false;
     }
     mode1_allow_ = std::move(allow);
+    AddressAllowList clients, denied, proxies;
+    if (!clients.parse(global_.allow, error) || !denied.parse(global_.deny, error) ||
+        !proxies.parse(global_.trusted_proxies, error)) {
+        error = "allow/deny/trusted_proxies: " + error;
+        return false;
+    }
+    allow_ = std::move(clients);
+    deny_ = std::move(denied);
+    trusted_proxies_ = std::move(proxies);
+    if (first)
+        preauth_ =
+            std::make_shared<PreauthLimit>(global_.max_preauth, global_.max_preauth_per_address);
     dynamic_id_key_.clear();
     if (!global_.dynamic_id_key_file.empty() &&
         !read_secret_file(global_.dynamic_id_key_file, dynamic_id_key_, error,
@@ -415,6 +460,8 @@ bool SessionRegistry::apply(const Config& config, std::string& error) {
             e->config.upstream_username_file != c.upstream_username_file;
         const bool reverse_changed = e->config.reverse_listen != c.reverse_listen;
         e->config = c;
+        e->allow.parse(c.allow, why);
+        e->deny.parse(c.deny, why);
         e->repeater_secret.clear();
         if (!c.repeater_secret_file.empty())
             read_secret_file(c.repeater_secret_file, e->repeater_secret, why,
@@ -447,7 +494,9 @@ bool SessionRegistry::apply(const Config& config, std::string& error) {
         shared_address_ = shared;
         if (!shared.empty()) {
             auto l = std::make_unique<Listener>(
-                loop_, [this](int fd, const std::string& peer) { accept_shared(fd, peer); });
+                loop_, [this](int fd, const std::string& peer, const sockaddr_storage& addr) {
+                    accept_viewer({}, fd, peer, addr);
+                });
             std::string why;
             if (!l->open(shared, why)) {
                 error = why;
@@ -462,9 +511,10 @@ bool SessionRegistry::apply(const Config& config, std::string& error) {
         repeater_listener_.reset();
         repeater_address_ = global_.repeater_listen;
         if (!repeater_address_.empty()) {
-            auto l = std::make_unique<Listener>(loop_, [this](int fd, const std::string& peer) {
-                accept_repeater_server(fd, peer);
-            });
+            auto l = std::make_unique<Listener>(
+                loop_, [this](int fd, const std::string& peer, const sockaddr_storage&) {
+                    accept_repeater_server(fd, peer);
+                });
             std::string why;
             if (!l->open(repeater_address_, why)) {
                 error = "repeater port: " + why;
@@ -525,11 +575,8 @@ void SessionRegistry::compute_routes() {
 
 // --- viewers -----------------------------------------------------------------------------------
 
-Connection* SessionRegistry::new_viewer_connection(int fd, const std::string& peer) {
-    return new Connection(loop_, fd, nullptr, viewer_limits(), peer);
-}
-
-void SessionRegistry::start_gate(Connection* conn, ViewerGate::Mode mode, std::string refusal) {
+void SessionRegistry::start_gate(Connection* conn, ViewerGate::Mode mode, std::string refusal,
+                                 PreauthLimit::Ticket ticket) {
     if (pending_full()) {
         LOG_WARN("viewer-refused", "peer=%s reason=\"%zu connections are already in handshake\"",
                  conn->peer().c_str(), settings_.max_pending);
@@ -542,48 +589,151 @@ void SessionRegistry::start_gate(Connection* conn, ViewerGate::Mode mode, std::s
         mode == ViewerGate::Mode::kPassword ? credentials_ : std::vector<rfb::Credential>{},
         std::move(refusal), random_challenge(), settings_.session_template.security);
     ViewerGate* g = gate.get();
+    g->hold_preauth(std::move(ticket));
     gates_.push_back(std::move(gate));
     g->start();
 }
 
-void SessionRegistry::accept_shared(int fd, const std::string& peer) {
-    Connection* conn = new_viewer_connection(fd, peer);
+// Every viewer connection starts here: a trusted proxy's header first, then the address
+// checks (allow/deny, brute-force lockout, pre-auth slots) before any handshake byte or TLS
+// work, then the routing of its door (`session` empty: the shared port).
+void SessionRegistry::accept_viewer(const std::string& session, int fd, const std::string& peer,
+                                    const sockaddr_storage& addr) {
+    auto* conn = new Connection(loop_, fd, nullptr, viewer_limits(), peer);
+    conn->set_peer(peer, addr);
+    if (!trusted_proxies_.empty() &&
+        trusted_proxies_.contains_address(reinterpret_cast<const sockaddr*>(&addr))) {
+        if (pending_full()) {
+            conn->close();
+            return;
+        }
+        auto intake = std::make_unique<ProxyIntake>(
+            loop_, conn,
+            [this, session, alive = std::weak_ptr<int>(alive_)](Connection* c) {
+                if (alive.expired()) {
+                    c->close();
+                    return;
+                }
+                admit_viewer(session, c);
+            },
+            [this, alive = std::weak_ptr<int>(alive_)](ProxyIntake* p) {
+                loop_.defer([this, p, alive] {
+                    if (alive.expired()) return;
+                    std::erase_if(intakes_, [&](const auto& x) { return x.get() == p; });
+                });
+            });
+        ProxyIntake* p = intake.get();
+        intakes_.push_back(std::move(intake));
+        p->start();
+        return;
+    }
+    admit_viewer(session, conn);
+}
+
+void SessionRegistry::admit_viewer(const std::string& session, Connection* conn) {
+    const auto* addr = reinterpret_cast<const sockaddr*>(&conn->peer_address());
+    if (!address_allowed(addr, nullptr)) {
+        ++stats_.refused_by_address;
+        refuse(conn, "your address is not allowed to connect", "address not allowed");
+        return;
+    }
+    Clock::duration remaining{};
+    if (lockout_.blocked(addr, loop_.now(), &remaining)) {
+        // TigerVNC's words: viewers and scripts already know what they mean.
+        refuse(conn, "Too many security failures",
+               "locked out for " +
+                   std::to_string(
+                       std::chrono::duration_cast<std::chrono::seconds>(remaining).count() + 1) +
+                   " s more");
+        return;
+    }
+    const char* why = nullptr;
+    std::optional<PreauthLimit::Ticket> ticket = PreauthLimit::take(preauth_, addr, &why);
+    if (!ticket) {
+        refuse(conn, why, why);
+        return;
+    }
+    if (!session.empty()) {
+        Entry* e = find_entry(session);
+        if (!e) {
+            refuse(conn, "this session was removed", "session gone");
+            return;
+        }
+        attach_viewer(*e->session, conn, std::nullopt, std::move(*ticket));
+        return;
+    }
     switch (shared_mode_) {
         case SharedPortMode::kSingle:
             if (Entry* e = find_entry(single_session_)) {
-                attach_viewer(*e->session, conn, std::nullopt);
+                attach_viewer(*e->session, conn, std::nullopt, std::move(*ticket));
                 return;
             }
-            start_gate(conn, ViewerGate::Mode::kRefuse, "no session is served on this port");
+            refuse(conn, "no session is served on this port", "no session");
             return;
         case SharedPortMode::kPassword:
-            start_gate(conn, ViewerGate::Mode::kPassword, {});
+            start_gate(conn, ViewerGate::Mode::kPassword, {}, std::move(*ticket));
             return;
         case SharedPortMode::kRepeater:
-            start_gate(conn, ViewerGate::Mode::kRepeater, {});
+            start_gate(conn, ViewerGate::Mode::kRepeater, {}, std::move(*ticket));
             return;
         default:
-            start_gate(conn, ViewerGate::Mode::kRefuse, "no session is served on this port");
+            refuse(conn, "no session is served on this port", "no session");
     }
 }
 
-void SessionRegistry::accept_viewer_on(Entry& e, int fd, const std::string& peer) {
-    attach_viewer(*e.session, new_viewer_connection(fd, peer), std::nullopt);
+bool SessionRegistry::address_allowed(const sockaddr* addr, const Entry* e) const {
+    if (!allow_.empty() && !allow_.contains_address(addr)) return false;
+    if (deny_.contains_address(addr)) return false;
+    if (e) {
+        if (!e->allow.empty() && !e->allow.contains_address(addr)) return false;
+        if (e->deny.contains_address(addr)) return false;
+    }
+    return true;
+}
+
+void SessionRegistry::refuse(Connection* conn, const std::string& reason,
+                             const std::string& log_reason) {
+    LOG_WARN("viewer-refused", "peer=%s reason=\"%s\"", conn->peer().c_str(), log_reason.c_str());
+    start_gate(conn, ViewerGate::Mode::kRefuse, reason, {});
+}
+
+void SessionRegistry::auth_result(const sockaddr_storage& peer, bool ok) {
+    const auto* addr = reinterpret_cast<const sockaddr*>(&peer);
+    if (ok) {
+        lockout_.success(addr);
+        return;
+    }
+    const uint64_t blocks = lockout_.counters().blocks_started;
+    lockout_.failure(addr, loop_.now());
+    if (lockout_.counters().blocks_started != blocks)
+        LOG_WARN("lockout",
+                 "peer=%s note=\"too many authentication failures: refused for a "
+                 "while\"",
+                 peer_name(peer).c_str());
 }
 
 void SessionRegistry::attach_viewer(Session& session, Connection* conn,
-                                    std::optional<rfb::ServerHandshake> finished) {
-    if (session.viewer_count() >= session.options().max_viewers) {
-        LOG_WARN("viewer-refused", "session=%s peer=%s reason=\"viewer limit %zu reached\"",
-                 session.options().name.c_str(), conn->peer().c_str(),
-                 session.options().max_viewers);
+                                    std::optional<rfb::ServerHandshake> finished,
+                                    PreauthLimit::Ticket preauth) {
+    std::string refusal;
+    const Entry* e = find_entry(session.options().name);
+    if (e && !address_allowed(reinterpret_cast<const sockaddr*>(&conn->peer_address()), e)) {
+        ++stats_.refused_by_address;
+        refusal = "your address is not allowed to watch this session";
+    } else if (session.viewer_count() >= session.options().max_viewers) {
+        refusal = "this session already has its maximum number of viewers";
+    } else if (total_viewers() >= global_.max_total_viewers) {
+        refusal = "this server already has its maximum number of viewers";
+    }
+    if (!refusal.empty()) {
+        LOG_WARN("viewer-refused", "session=%s peer=%s reason=\"%s\"",
+                 session.options().name.c_str(), conn->peer().c_str(), refusal.c_str());
         if (finished) {
             // Past the handshake there is no failure message left to send.
             ++stats_.viewers_refused;
             conn->close();
         } else {
-            start_gate(conn, ViewerGate::Mode::kRefuse,
-                       "this session already has its maximum number of viewers");
+            start_gate(conn, ViewerGate::Mode::kRefuse, refusal, {});
         }
         return;
     }
@@ -595,8 +745,16 @@ void SessionRegistry::attach_viewer(Session& session, Connection* conn,
         viewer = std::make_unique<ViewerConnection>(session, conn, next_viewer_id_++,
                                                     random_challenge());
     ViewerConnection* v = viewer.get();
+    v->hold_preauth(std::move(preauth));
     session.add_viewer(std::move(viewer));
     v->start();
+}
+
+size_t SessionRegistry::total_viewers() const {
+    size_t n = 0;
+    for (const auto& [name, e] : entries_)
+        n += e->session->viewer_count();
+    return n;
 }
 
 void SessionRegistry::gate_finished(ViewerGate* gate) {

@@ -8,9 +8,12 @@
 #include <vector>
 
 #include "reflector/address_allow_list.h"
+#include "reflector/auth_lockout.h"
 #include "reflector/config_file.h"
 #include "reflector/event_loop.h"
 #include "reflector/listener.h"
+#include "reflector/preauth_limit.h"
+#include "reflector/proxy_intake.h"
 #include "reflector/server_dial_in.h"
 #include "reflector/session.h"
 #include "reflector/upstream_client.h"
@@ -46,7 +49,7 @@ const char* to_string(SharedPortMode m);
 // servers to them (DESIGN.md: "the session registry and routing"). apply() takes a Config at
 // start and again on every reload: sessions are matched by name, so a reload adds, removes and
 // changes sessions without touching the others' viewers.
-class SessionRegistry final : public ViewerRouter, public DialInRouter {
+class SessionRegistry final : public ViewerRouter, public DialInRouter, public AuthObserver {
   public:
     SessionRegistry(EventLoop& loop, TileEncodeService& encoder, RegistrySettings settings);
     ~SessionRegistry() override;
@@ -66,10 +69,17 @@ class SessionRegistry final : public ViewerRouter, public DialInRouter {
     std::vector<const Session*> sessions() const;
     const Session* find(const std::string& name) const;
 
+    // New settings for what comes next (a reload re-read certificates and users): sessions get
+    // them at the apply() that follows.
+    void update_settings(RegistrySettings settings);
+    const AuthLockout& lockout() const { return lockout_; }
+    const PreauthLimit& preauth() const { return *preauth_; }
+
     struct Stats {
-        uint64_t viewers_routed = 0;    // reached a session on the shared port
-        uint64_t viewers_refused = 0;   // refused with a reason (full, unknown ID, Mode I...)
-        uint64_t repeater_refused = 0;  // viewers and servers with a bad or unknown ID
+        uint64_t refused_by_address = 0;  // allow/deny lists
+        uint64_t viewers_routed = 0;      // reached a session on the shared port
+        uint64_t viewers_refused = 0;     // refused with a reason (full, unknown ID, Mode I...)
+        uint64_t repeater_refused = 0;    // viewers and servers with a bad or unknown ID
         uint64_t servers_dialled_in = 0;
         uint64_t sessions_created = 0, sessions_removed = 0;
     };
@@ -80,12 +90,15 @@ class SessionRegistry final : public ViewerRouter, public DialInRouter {
                             std::string& refusal) override;
     Session* route_password(size_t route, std::string& refusal) override;
     void attach_viewer(Session& session, Connection* conn,
-                       std::optional<rfb::ServerHandshake> finished) override;
+                       std::optional<rfb::ServerHandshake> finished,
+                       PreauthLimit::Ticket preauth) override;
     void gate_finished(ViewerGate* gate) override;
     // DialInRouter
     bool server_dialled_in(const rfb::RepeaterTarget& target, Connection* conn,
                            std::string& refusal) override;
     void dial_in_finished(ServerDialIn* d) override;
+    // AuthObserver
+    void auth_result(const sockaddr_storage& peer, bool ok) override;
 
   private:
     enum class Origin { kConfig, kDynamicId, kModeI };
@@ -98,6 +111,7 @@ class SessionRegistry final : public ViewerRouter, public DialInRouter {
         UpstreamClient* dial_in = nullptr;  // upstream, when servers dial in
         std::unique_ptr<Listener> listener, reverse_listener;
         std::string listen_address;  // what `listener` listens on (display_base included)
+        AddressAllowList allow, deny;
         Clock::time_point empty_since{};
         bool upstream_stopped = false;
     };
@@ -110,16 +124,23 @@ class SessionRegistry final : public ViewerRouter, public DialInRouter {
     void remove_entry(std::string name, const std::string& reason);
     std::string listen_address_for(const SessionConfig& c, size_t index) const;
     void compute_routes();
-    void accept_shared(int fd, const std::string& peer);
-    void accept_viewer_on(Entry& e, int fd, const std::string& peer);
+    void accept_viewer(const std::string& session, int fd, const std::string& peer,
+                       const sockaddr_storage& addr);
+    void admit_viewer(const std::string& session, Connection* conn);
+    bool address_allowed(const sockaddr* addr, const Entry* e) const;
+    void refuse(Connection* conn, const std::string& reason, const std::string& log_reason);
+    size_t total_viewers() const;
     void accept_repeater_server(int fd, const std::string& peer);
     void accept_reverse(Entry& e, int fd, const std::string& peer);
-    void start_gate(Connection* conn, ViewerGate::Mode mode, std::string refusal);
+    void start_gate(Connection* conn, ViewerGate::Mode mode, std::string refusal,
+                    PreauthLimit::Ticket ticket);
     Entry* find_entry(const std::string& name);
     Entry* find_by_id(const std::string& id);
     void sweep();
-    bool pending_full() const { return gates_.size() + dial_ins_.size() >= settings_.max_pending; }
-    Connection* new_viewer_connection(int fd, const std::string& peer);
+    bool pending_full() const {
+        return gates_.size() + dial_ins_.size() + intakes_.size() >= settings_.max_pending;
+    }
+    void install_security();
 
     EventLoop& loop_;
     TileEncodeService& encoder_;
@@ -137,6 +158,10 @@ class SessionRegistry final : public ViewerRouter, public DialInRouter {
     std::string dynamic_id_key_;
     std::vector<std::unique_ptr<ViewerGate>> gates_;
     std::vector<std::unique_ptr<ServerDialIn>> dial_ins_;
+    std::vector<std::unique_ptr<ProxyIntake>> intakes_;
+    AddressAllowList allow_, deny_, trusted_proxies_;
+    AuthLockout lockout_;
+    std::shared_ptr<PreauthLimit> preauth_ = std::make_shared<PreauthLimit>(2048, 256);
     uint64_t next_viewer_id_ = 1;
     EventLoop::TimerId sweep_timer_ = 0;
     Stats stats_;

@@ -3,6 +3,7 @@
 #include "codec/decoder.h"
 #include "codec/rfb_constants.h"
 #include "reflector/tls_session.h"
+#include "reflector/user_file.h"
 
 namespace rfbcast {
 namespace {
@@ -16,6 +17,13 @@ void apply_flags(const Options& opt, Config& c) {
     if (opt.was_given("--display-base")) g.display_base = opt.display_base;
     if (opt.was_given("--mode1-allow")) g.mode1_allow = opt.mode1_allow;
     if (opt.was_given("--dynamic-id-key-file")) g.dynamic_id_key_file = opt.dynamic_id_key_file;
+    if (opt.was_given("--allow")) g.allow = opt.allow;
+    if (opt.was_given("--deny")) g.deny = opt.deny;
+    if (opt.was_given("--trusted-proxy")) g.trusted_proxies = opt.trusted_proxies;
+    if (opt.was_given("--max-preauth")) g.max_preauth = opt.max_preauth;
+    if (opt.was_given("--max-preauth-per-address"))
+        g.max_preauth_per_address = opt.max_preauth_per_address;
+    if (opt.was_given("--max-total-viewers")) g.max_total_viewers = opt.max_total_viewers;
     if (opt.was_given("--log-level")) g.log_level = opt.log_level;
     if (opt.was_given("--log-format")) g.log_format = opt.log_format;
     if (opt.was_given("--cache-mb")) g.cache_mb = opt.cache_mb;
@@ -79,7 +87,8 @@ bool build_config(const Options& opt, Config& out, std::vector<std::string>& err
     return true;
 }
 
-bool build_registry_settings(const Options& opt, RegistrySettings& out, std::string& error) {
+bool build_registry_settings(const Options& opt, const Config& config, RegistrySettings& out,
+                             std::string& error) {
     RegistrySettings r;
     SessionOptions& so = r.session_template;
     so.pacing.stall_timeout = std::chrono::seconds(opt.viewer_stall_timeout_s);
@@ -87,7 +96,27 @@ bool build_registry_settings(const Options& opt, RegistrySettings& out, std::str
     so.lossless_when_fast = !opt.no_lossless_when_fast;
     if (opt.viewer_tls != "off") {
         auto security = std::make_shared<ViewerSecurity>();
-        security->require_tls = opt.viewer_tls == "require";
+        security->require_tls = opt.was_given("--viewer-tls")
+                                    ? opt.viewer_tls == "require"
+                                    : opt.viewer_tls == "require" || config.global.require_tls;
+        const std::string users =
+            opt.users_file.empty() ? config.global.users_file : opt.users_file;
+        if (!users.empty()) {
+            auto table = std::make_shared<UserTable>();
+            std::vector<std::string> errors, warnings;
+            if (!load_user_file(users, *table, errors, &warnings)) {
+                error = errors.empty() ? "cannot load " + users : errors.front();
+                return false;
+            }
+            for (const std::string& w : warnings)
+                LOG_WARN("users-file-permissions", "problem=\"%s\"", w.c_str());
+            security->check_plain = [table](std::string_view user, std::string_view password) {
+                UserAccess access = UserAccess::kView;
+                if (!table->check(user, password, &access)) return rfb::AccessLevel::kNone;
+                return access == UserAccess::kControl ? rfb::AccessLevel::kFull
+                                                      : rfb::AccessLevel::kViewOnly;
+            };
+        }
         TlsCredentialsConfig anon;
         anon.role = TlsRole::kServer;
         anon.auth = TlsAuth::kAnonymous;

@@ -16,8 +16,11 @@ namespace rfbcast {
 // lines, ready to print.
 bool build_config(const Options& opt, Config& out, std::vector<std::string>& errors);
 
-// The settings from flags that apply to all sessions (upstream TLS and encodings, pacing,
-// default password files). False with `error` when a flag's value cannot be used.
-bool build_registry_settings(const Options& opt, RegistrySettings& out, std::string& error);
+// The settings from flags (and the config's global security keys) that apply to all sessions:
+// upstream TLS and encodings, pacing, default password files, viewer TLS credentials and Plain
+// users, read afresh on every call (a reload re-reads certificates and users). False with
+// `error` when something cannot be used.
+bool build_registry_settings(const Options& opt, const Config& config, RegistrySettings& out,
+                             std::string& error);
 
 }  // namespace rfbcast

@@ -184,8 +184,27 @@ void ViewerConnection::on_sent(Connection&) {
 void ViewerConnection::handle_handshake() {
     static const ViewerSecurity kNoSecurity;
     const auto& security = session_.options().security;
-    const rfb::HandshakeStep step =
-        drive_viewer_handshake(handshake_, *conn_, security ? *security : kNoSecurity);
+    std::vector<uint8_t> held;
+    const rfb::HandshakeStep step = drive_viewer_handshake(
+        handshake_, *conn_, security ? *security : kNoSecurity, held,
+        [this, alive = std::weak_ptr<int>(alive_)](rfb::AccessLevel verdict) {
+            if (alive.expired() || state_ != State::kHandshake || !conn_) return;
+            handshake_.set_plain_result(verdict);
+            handle_handshake();
+        });
+    if (step.status == rfb::HandshakeStep::kFailed && !held.empty()) {
+        // A wrong password is answered only after a pause, and nothing more is read meanwhile.
+        state_ = State::kFailing;
+        if (wait_timer_) session_.loop().cancel_timer(wait_timer_);
+        wait_timer_ = session_.loop().add_timer(
+            kAuthFailureDelay, [this, held = std::move(held), why = step.error] {
+                wait_timer_ = 0;
+                if (conn_) conn_->send_copy(held);
+                state_ = State::kHandshake;  // so that close() tears down and logs as usual
+                close("handshake failed: " + why);
+            });
+        return;
+    }
     if (step.status == rfb::HandshakeStep::kFailed) {
         close("handshake failed: " + step.error);
         return;
@@ -195,6 +214,7 @@ void ViewerConnection::handle_handshake() {
 }
 
 void ViewerConnection::after_handshake() {
+    preauth_.release();
     access_ = handshake_.access();
     if (wait_timer_) {
         session_.loop().cancel_timer(wait_timer_);

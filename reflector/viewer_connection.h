@@ -13,6 +13,7 @@
 #include "codec/server_handshake.h"
 #include "codec/tile_bitmap.h"
 #include "reflector/connection.h"
+#include "reflector/preauth_limit.h"
 #include "reflector/quality_ladder.h"
 #include "reflector/session.h"
 #include "reflector/shared_update.h"
@@ -38,6 +39,8 @@ class ViewerConnection final : public ConnectionOwner {
     ~ViewerConnection() override;
 
     void start();
+    // Holds a pre-auth slot (PreauthLimit) until the viewer has authenticated or is gone.
+    void hold_preauth(PreauthLimit::Ticket ticket) { preauth_ = std::move(ticket); }
     uint64_t id() const { return id_; }
     const std::string& peer() const;
     rfb::AccessLevel access() const { return access_; }
@@ -61,7 +64,7 @@ class ViewerConnection final : public ConnectionOwner {
     void on_closed(Connection& c, const std::string& reason) override;
 
   private:
-    enum class State { kHandshake, kWaitingForFrame, kNormal, kClosed };
+    enum class State { kHandshake, kFailing, kWaitingForFrame, kNormal, kClosed };
 
     void handle_handshake();
     void after_handshake();
@@ -99,6 +102,7 @@ class ViewerConnection final : public ConnectionOwner {
     rfb::ServerHandshake handshake_;
     rfb::ClientMessageParser parser_;
     rfb::AccessLevel access_ = rfb::AccessLevel::kNone;
+    PreauthLimit::Ticket preauth_;
     EventLoop::TimerId wait_timer_ = 0;
 
     // What the viewer asked for.

@@ -56,7 +56,7 @@ void ViewerGate::start() {
 }
 
 void ViewerGate::on_data(Connection&) {
-    if (finished_ || !conn_) return;
+    if (finished_ || failing_ || !conn_) return;
     if (mode_ == Mode::kRepeater && !handshake_)
         read_repeater_header();
     else
@@ -83,7 +83,7 @@ void ViewerGate::read_repeater_header() {
     Connection* c = conn_;
     conn_ = nullptr;
     finished_ = true;
-    router_.attach_viewer(*session, c, std::nullopt);
+    router_.attach_viewer(*session, c, std::nullopt, std::move(preauth_));
     router_.gate_finished(this);
 }
 
@@ -102,8 +102,26 @@ void ViewerGate::refuse(const std::string& reason) {
 
 void ViewerGate::run_handshake() {
     static const ViewerSecurity kNoSecurity;
-    const rfb::HandshakeStep step =
-        drive_viewer_handshake(*handshake_, *conn_, security_ ? *security_ : kNoSecurity);
+    std::vector<uint8_t> held;
+    const rfb::HandshakeStep step = drive_viewer_handshake(
+        *handshake_, *conn_, security_ ? *security_ : kNoSecurity, held,
+        [this, alive = std::weak_ptr<int>(alive_)](rfb::AccessLevel verdict) {
+            if (alive.expired() || finished_ || failing_ || !conn_) return;
+            handshake_->set_plain_result(verdict);
+            run_handshake();
+        });
+    if (step.status == rfb::HandshakeStep::kFailed && !held.empty()) {
+        // A wrong password is answered only after a pause (see kAuthFailureDelay).
+        failing_ = true;
+        if (deadline_) loop_.cancel_timer(deadline_);
+        deadline_ =
+            loop_.add_timer(kAuthFailureDelay, [this, held = std::move(held), why = step.error] {
+                deadline_ = 0;
+                if (conn_) conn_->send_copy(held);
+                finish(why);
+            });
+        return;
+    }
     if (step.status == rfb::HandshakeStep::kFailed) {
         finish(step.error);
         return;
@@ -119,7 +137,7 @@ void ViewerGate::run_handshake() {
     Connection* c = conn_;
     conn_ = nullptr;
     finished_ = true;
-    router_.attach_viewer(*session, c, std::move(*handshake_));
+    router_.attach_viewer(*session, c, std::move(*handshake_), std::move(preauth_));
     router_.gate_finished(this);
 }
 

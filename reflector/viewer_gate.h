@@ -8,6 +8,7 @@
 #include "codec/repeater_header.h"
 #include "codec/server_handshake.h"
 #include "reflector/connection.h"
+#include "reflector/preauth_limit.h"
 #include "reflector/viewer_security.h"
 
 namespace rfbcast {
@@ -27,7 +28,8 @@ class ViewerRouter {
     // Hands the connection to the session as a viewer; `finished` is its completed handshake
     // (password routing) or nullopt (the viewer's RFB handshake starts now).
     virtual void attach_viewer(Session& session, Connection* conn,
-                               std::optional<rfb::ServerHandshake> finished) = 0;
+                               std::optional<rfb::ServerHandshake> finished,
+                               PreauthLimit::Ticket preauth) = 0;
     // The gate is done with its connection (handed over or closed); destroy it later.
     virtual void gate_finished(ViewerGate* gate) = 0;
 };
@@ -57,6 +59,7 @@ class ViewerGate final : public ConnectionOwner {
 
     void start();
     Mode mode() const { return mode_; }
+    void hold_preauth(PreauthLimit::Ticket ticket) { preauth_ = std::move(ticket); }
 
     void on_data(Connection& c) override;
     void on_closed(Connection& c, const std::string& reason) override;
@@ -77,6 +80,9 @@ class ViewerGate final : public ConnectionOwner {
     std::shared_ptr<const ViewerSecurity> security_;
     EventLoop::TimerId deadline_ = 0;
     bool finished_ = false;
+    bool failing_ = false;  // a wrong password's answer is waiting for its delay
+    PreauthLimit::Ticket preauth_;
+    std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // for off-loop Plain checks
 };
 
 }  // namespace rfbcast

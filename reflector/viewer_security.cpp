@@ -3,6 +3,8 @@
 #include "codec/client_handshake.h"
 #include "codec/rfb_constants.h"
 
+#include <algorithm>
+
 namespace rfbcast {
 
 void apply_viewer_security(const ViewerSecurity& s, rfb::ServerHandshakeConfig& c) {
@@ -22,15 +24,45 @@ void apply_viewer_security(const ViewerSecurity& s, rfb::ServerHandshakeConfig& 
         else if (!s.check_plain)
             c.vencrypt_subtypes.push_back(x509 ? v::kX509None : v::kTLSNone);
     }
-    c.check_plain = s.check_plain;
+    c.plain_enabled = static_cast<bool>(s.check_plain);
     c.offer_without_tls = !s.require_tls || c.vencrypt_subtypes.empty();
 }
 
 rfb::HandshakeStep drive_viewer_handshake(rfb::ServerHandshake& hs, Connection& conn,
-                                          const ViewerSecurity& security) {
+                                          const ViewerSecurity& security,
+                                          std::vector<uint8_t>& held_reply,
+                                          const std::function<void(rfb::AccessLevel)>& deliver) {
     std::vector<uint8_t> out;
     rfb::HandshakeStep step = hs.feed(conn.rx(), out);
     conn.consume(step.consumed);
+    if (auto creds = hs.take_plain_check()) {
+        auto verdict = std::make_shared<rfb::AccessLevel>(rfb::AccessLevel::kNone);
+        auto work = [check = security.check_plain, creds = std::move(*creds), verdict]() mutable {
+            if (check) *verdict = check(creds.first, creds.second);
+            std::fill(creds.second.begin(), creds.second.end(), '\0');
+        };
+        if (security.offload)
+            security.offload(std::move(work), [deliver, verdict] { deliver(*verdict); });
+        else {
+            work();
+            hs.set_plain_result(*verdict);
+            std::vector<uint8_t> more;
+            step = hs.feed(conn.rx(), more);
+            conn.consume(step.consumed);
+            out.insert(out.end(), more.begin(), more.end());
+        }
+    }
+    const bool secret_checked = hs.security_type() != rfb::security::kNone &&
+                                !(hs.security_type() == rfb::security::kVeNCrypt &&
+                                  (hs.vencrypt_subtype() == rfb::vencrypt::kTLSNone ||
+                                   hs.vencrypt_subtype() == rfb::vencrypt::kX509None));
+    if (step.status == rfb::HandshakeStep::kFailed && hs.auth_failed()) {
+        held_reply = std::move(out);
+        if (security.observer) security.observer->auth_result(conn.peer_address(), false);
+        return step;
+    }
+    if (step.status == rfb::HandshakeStep::kDone && secret_checked && security.observer)
+        security.observer->auth_result(conn.peer_address(), true);
     if (!out.empty()) conn.send_copy(out);
     std::fill(out.begin(), out.end(), 0);
     const rfb::TlsKind kind = hs.tls_needed();

@@ -195,17 +195,14 @@ int run(const Options& o) {
     const std::string up_addr = "127.0.0.1:" + std::to_string(upstream.port());
     std::vector<std::string> argv;
     if (o.reflector == "rfbcast") {
-        argv = {o.rfbcast_path.empty() ? default_rfbcast() : o.rfbcast_path,
-                "--upstream",
-                up_addr,
-                "--listen",
-                "127.0.0.1:" + std::to_string(listen_port),
-                "--max-viewers",
+        argv = {o.rfbcast_path.empty() ? default_rfbcast() : o.rfbcast_path, "--upstream", up_addr,
+                "--listen", "127.0.0.1:" + std::to_string(listen_port), "--max-viewers",
                 std::to_string(std::max<size_t>(1000, connections + 16)),
-                "--log-level",
-                "info",
-                "--stats-interval",
-                "1"};
+                // Every load viewer comes from 127.0.0.1, all at once.
+                "--max-preauth-per-address",
+                std::to_string(std::max<size_t>(256, connections + 16)), "--max-preauth",
+                std::to_string(std::max<size_t>(2048, connections + 16)), "--log-level", "info",
+                "--stats-interval", "1"};
     } else {
         // -reflect takes host:port for ports above 200 (below, a display number). The rest
         // keeps x11vnc from prompting, exiting after a viewer, or listening beyond loopback.

@@ -20,6 +20,7 @@
 #include "codec/encoder.h"
 #include "codec/framebuffer.h"
 #include "codec/pixel_converter.h"
+#include "codec/proxy_protocol.h"
 #include "codec/rect_framing.h"
 #include "codec/repeater_header.h"
 #include "codec/rfb_constants.h"
@@ -692,6 +693,57 @@ void repeater_header_seeds() {
     save("repeater_header", "short_field", short_field);
 }
 
+// proxy_protocol_fuzz.cpp layout: chunk count, split seed (2), v2 cap (2; 0 = default), stream.
+// Each header is followed by a viewer's ProtocolVersion, as a proxy relays it.
+void proxy_protocol_seeds() {
+    auto with_params = [](const Bytes& header) {
+        Bytes s{2, 0x12, 0x34, 0, 0};
+        append(s, header);
+        text(s, "RFB 003.008\n");
+        return s;
+    };
+    auto v1 = [&](const std::string& line) { return with_params(Bytes(line.begin(), line.end())); };
+    save("proxy_protocol", "v1_tcp4", v1("PROXY TCP4 192.0.2.1 198.51.100.7 56324 5900\r\n"));
+    save("proxy_protocol", "v1_tcp6", v1("PROXY TCP6 2001:db8::1 2001:db8::2 56324 5900\r\n"));
+    save("proxy_protocol", "v1_tcp6_mapped", v1("PROXY TCP6 ::ffff:192.0.2.1 ::1 1 5900\r\n"));
+    save("proxy_protocol", "v1_unknown", v1("PROXY UNKNOWN\r\n"));
+    save("proxy_protocol", "v1_unknown_long",
+         v1("PROXY UNKNOWN ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff "
+            "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff 65535 65535\r\n"));
+
+    rfb::ProxyHeader h;
+    h.kind = rfb::ProxyHeader::kProxied;
+    h.family = rfb::ProxyHeader::kIPv4;
+    h.source = {192, 0, 2, 1};
+    h.destination = {198, 51, 100, 7};
+    h.source_port = 56324;
+    h.destination_port = 5900;
+    save("proxy_protocol", "v2_tcp4", with_params(rfb::make_proxy_v2(h)));
+    // ALPN, AUTHORITY, a NOOP and an SSL TLV with a version sub-TLV, as HAProxy sends them.
+    const Bytes tlvs = {0x01, 0x00, 0x03, 'v',  'n',  'c',  0x02, 0x00, 0x07, 'd',  'e',
+                        's',  'k',  't',  'o',  'p',  0x04, 0x00, 0x00, 0x20, 0x00, 0x0b,
+                        0x01, 0x00, 0x00, 0x00, 0x00, 0x21, 0x00, 0x03, '1',  '.',  '3'};
+    save("proxy_protocol", "v2_tcp4_tlvs", with_params(rfb::make_proxy_v2(h, tlvs)));
+    h.family = rfb::ProxyHeader::kIPv6;
+    h.source = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    h.destination = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
+    save("proxy_protocol", "v2_tcp6", with_params(rfb::make_proxy_v2(h)));
+    // A tight cap (the parameter) just above a TCP6 header.
+    Bytes capped = with_params(rfb::make_proxy_v2(h));
+    capped[3] = 0;
+    capped[4] = 56;
+    save("proxy_protocol", "v2_tcp6_cap_56", capped);
+    h.kind = rfb::ProxyHeader::kLocal;
+    save("proxy_protocol", "v2_local", with_params(rfb::make_proxy_v2(h)));
+    // PROXY over UDP/IPv4: valid, reported as UNKNOWN.
+    Bytes udp = rfb::make_proxy_v2(h);
+    udp[12] = 0x21;
+    udp[13] = 0x12;
+    udp[15] = 12;
+    udp.insert(udp.end(), 12, 0x7f);
+    save("proxy_protocol", "v2_udp4", with_params(udp));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -721,5 +773,6 @@ int main(int argc, char** argv) {
     client_handshake_seeds();
     ard_auth_seeds();
     repeater_header_seeds();
+    proxy_protocol_seeds();
     return g_ok ? 0 : 1;
 }

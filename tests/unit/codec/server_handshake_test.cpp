@@ -205,9 +205,7 @@ Bytes step(ServerHandshake& hs, const Bytes& in, HandshakeStep* result = nullptr
 ServerHandshakeConfig vencrypt_config() {
     ServerHandshakeConfig c = passwords("password", std::nullopt);
     c.vencrypt_subtypes = {vencrypt::kX509Vnc, vencrypt::kTLSVnc, vencrypt::kTLSPlain};
-    c.check_plain = [](std::string_view user, std::string_view pw) {
-        return user == "alice" && pw == "wonder" ? AccessLevel::kViewOnly : AccessLevel::kNone;
-    };
+    c.plain_enabled = true;
     return c;
 }
 
@@ -251,7 +249,18 @@ TEST(ServerHandshake, VeNCryptPlainChecksTheUserInsideTls) {
         EXPECT_TRUE(inside.empty());  // Plain: the viewer speaks first
         const std::string pw = right ? "wonder" : "wander";
         HandshakeStep st;
-        const Bytes reply = step(hs, cat({u32(5), u32(6), text("alice"), text(pw)}), &st);
+        // The credentials go to the caller, once, and nothing is answered until it decides.
+        EXPECT_TRUE(step(hs, cat({u32(5), u32(6), text("alice"), text(pw)}), &st).empty());
+        EXPECT_EQ(st.status, HandshakeStep::kContinue);
+        auto creds = hs.take_plain_check();
+        ASSERT_TRUE(creds.has_value());
+        EXPECT_EQ(creds->first, "alice");
+        EXPECT_EQ(creds->second, pw);
+        EXPECT_FALSE(hs.take_plain_check().has_value());
+        EXPECT_TRUE(step(hs, {}, &st).empty());  // still waiting
+        hs.set_plain_result(creds->second == "wonder" ? AccessLevel::kViewOnly
+                                                      : AccessLevel::kNone);
+        const Bytes reply = step(hs, {}, &st);
         if (right) {
             EXPECT_EQ(reply, u32(0));
             step(hs, {1}, &st);
