@@ -623,5 +623,113 @@ TEST_F(SessionRegistryTest, DynamicIdsWithAKeyNeedTheirToken) {
     EXPECT_FALSE(served_wrong);
 }
 
+// What a refused viewer is told, after sending its 3.8 version ("" when not refused that way).
+std::string refusal_reason(Client& c) {
+    if (c.read_text(12) != "RFB 003.008\n" || !c.send("RFB 003.008\n")) return "<no greeting>";
+    std::string reason;
+    const Bytes types = c.security_types(&reason);
+    return types.empty() ? reason : "";
+}
+
+// Five wrong passwords from one address, then that address is refused before any challenge is
+// issued, with the reason TigerVNC uses; each wrong answer came only after the delay.
+TEST_F(SessionRegistryTest, BruteForceIsLockedOutAfterFiveFailures) {
+    add_session("lab").password_file = secret_file("pw", "right-pw");
+    start();
+    std::vector<uint32_t> results;
+    std::vector<double> answer_ms;
+    std::string sixth, other_right;
+    run_client([&] {
+        for (int i = 0; i < 5; ++i) {
+            Client c;
+            uint32_t result = 9;
+            if (!c.connect(shared_port_)) return;
+            if (c.read_text(12) != "RFB 003.008\n" || !c.send("RFB 003.008\n")) return;
+            if (c.security_types(nullptr).empty() || !c.send(Bytes{2})) return;
+            Bytes challenge;
+            if (!c.read(16, challenge)) return;
+            const auto t0 = std::chrono::steady_clock::now();
+            c.send(Bytes(16, 0x42));
+            result = c.read_u32();
+            answer_ms.push_back(
+                std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+                    .count());
+            results.push_back(result);
+        }
+        Client locked;
+        if (locked.connect(shared_port_)) sixth = refusal_reason(locked);
+        // Even the right password is refused while the block lasts.
+        Client right;
+        uint32_t r = 9;
+        if (right.connect(shared_port_)) other_right = right.handshake_password("right-pw", &r);
+    });
+    EXPECT_EQ(results, std::vector<uint32_t>(5, 1u));
+    for (double ms : answer_ms)
+        EXPECT_GE(ms, 90.0) << "a wrong password was answered without the delay";
+    EXPECT_EQ(sixth, "Too many security failures");
+    EXPECT_EQ(other_right, "");
+    EXPECT_EQ(registry_->lockout().counters().blocks_started, 1u);
+}
+
+TEST_F(SessionRegistryTest, DenyAndAllowListsRefuseWithAReason) {
+    config_.global.deny = {"127.0.0.1/32"};
+    add_session("lab");
+    start();
+    std::string reason;
+    run_client([&] {
+        Client c;
+        if (c.connect(shared_port_)) reason = refusal_reason(c);
+    });
+    EXPECT_EQ(reason, "your address is not allowed to connect");
+    EXPECT_EQ(registry_->stats().refused_by_address, 1u);
+}
+
+// Behind a trusted proxy the PROXY header's client is the one the lists and the lockout see.
+TEST_F(SessionRegistryTest, TrustedProxyHeaderNamesTheRealClient) {
+    config_.global.trusted_proxies = {"127.0.0.1/32"};
+    config_.global.deny = {"203.0.113.7/32"};
+    add_session("lab");
+    start();
+    std::string denied, admitted;
+    run_client([&] {
+        Client a;
+        if (a.connect(shared_port_) && a.send("PROXY TCP4 203.0.113.7 127.0.0.1 5555 5900\r\n"))
+            denied = refusal_reason(a);
+        Client b;
+        if (b.connect(shared_port_) && b.send("PROXY TCP4 198.51.100.1 127.0.0.1 5555 5900\r\n"))
+            admitted = b.handshake_none();
+        Client garbage;  // a trusted proxy must send a header: no guessing
+        if (garbage.connect(shared_port_)) {
+            garbage.send("RFB 003.008\n");
+            EXPECT_TRUE(garbage.closed_within(3000));
+        }
+    });
+    EXPECT_EQ(denied, "your address is not allowed to connect");
+    EXPECT_EQ(admitted, "lab");
+}
+
+TEST_F(SessionRegistryTest, PreauthConnectionsPerAddressAreCapped) {
+    config_.global.max_preauth_per_address = 2;
+    add_session("lab");
+    start();
+    std::string third, after;
+    run_client([&] {
+        Client a, b, c;
+        if (!a.connect(shared_port_) || !b.connect(shared_port_)) return;
+        // a and b sit in their handshakes; c is one too many.
+        a.read_text(12);
+        b.read_text(12);
+        if (c.connect(shared_port_)) third = refusal_reason(c);
+        // Once one of them has authenticated, its slot is free again.
+        a.send("RFB 003.008\n");
+        if (!a.security_types(nullptr).empty() && a.send(Bytes{1}) && a.read_u32() == 0)
+            a.client_init();
+        Client d;
+        if (d.connect(shared_port_)) after = d.handshake_none();
+    });
+    EXPECT_EQ(third, "too many connections from your address are authenticating");
+    EXPECT_EQ(after, "lab");
+}
+
 }  // namespace
 }  // namespace rfbcast
