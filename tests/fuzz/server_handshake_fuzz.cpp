@@ -1,9 +1,11 @@
 // libFuzzer target: ServerHandshake (rfbcast as the server, a viewer sending), with no password,
-// a full-access password, a view-only password, or both.
+// a full-access password, a view-only password, or both; and VeNCrypt offered or required, with
+// Plain users. TLS is simulated: when the handshake asks for it, the bytes simply go on.
 //
 // Input: parameter bytes, then the viewer's bytes.
 //   0     bits 0-1: which passwords are set (0 none, 1 full, 2 view-only, 3 both);
-//         bits 2-3: chunks - 1
+//         bits 2-3: chunks - 1; bits 4-5: VeNCrypt (0 off, 1 offered, 2 required, 3 required
+//         with Plain, whose only user is "u" with password "p")
 //   1     full password length (0..8), 2 view-only password length (0..8), then the passwords
 //   next  16-byte challenge, then 2 bytes choosing where the chunks are cut
 #include <cstddef>
@@ -27,6 +29,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const auto challenge = p.bytes(16);
     std::copy(challenge.begin(), challenge.end(), config.challenge.begin());
     const uint16_t seed = p.u16();
+    const int vencrypt = (mode >> 4) & 3;
+    const bool has_pw = has_full || has_view;
+    if (vencrypt) {
+        namespace v = rfb::vencrypt;
+        config.vencrypt_subtypes = {has_pw ? v::kTLSVnc : v::kTLSNone,
+                                    has_pw ? v::kX509Vnc : v::kX509None};
+        config.offer_without_tls = vencrypt == 1;
+        if (vencrypt == 3) {
+            config.vencrypt_subtypes.push_back(v::kTLSPlain);
+            config.plain_enabled = true;
+        }
+    }
 
     rfb::ServerHandshake hs(config);
     std::vector<uint8_t> out;
@@ -36,8 +50,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::vector<uint8_t> pending;
     for (auto chunk : rfb::fuzz::split(p.rest(), 1 + ((mode >> 2) & 3), seed)) {
         pending.insert(pending.end(), chunk.begin(), chunk.end());
-        const rfb::HandshakeStep step = hs.feed(pending, out);
+        rfb::HandshakeStep step = hs.feed(pending, out);
         FUZZ_CHECK(step.consumed <= pending.size());
+        if (hs.tls_needed() != rfb::TlsKind::kNone) {
+            FUZZ_CHECK(vencrypt != 0);
+            hs.tls_started(out);
+            FUZZ_CHECK(hs.tls_needed() == rfb::TlsKind::kNone);
+        }
+        if (auto creds = hs.take_plain_check()) {
+            FUZZ_CHECK(vencrypt == 3);
+            FUZZ_CHECK(creds->first.size() <= rfb::kMaxPlainField);
+            FUZZ_CHECK(creds->second.size() <= rfb::kMaxPlainField);
+            hs.set_plain_result(creds->first == "u" && creds->second == "p"
+                                    ? rfb::AccessLevel::kFull
+                                    : rfb::AccessLevel::kNone);
+        }
         // Replies are a handful of short messages; anything big means a runaway.
         FUZZ_CHECK(out.size() <= 8192);
         if (rfb::fuzz::verbose())
@@ -54,7 +81,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             const int minor = hs.minor_version();
             FUZZ_CHECK(minor == 3 || minor == 7 || minor == 8);
             const rfb::AccessLevel access = hs.access();
-            if (!has_full && !has_view) {
+            if (hs.security_type() == rfb::security::kVeNCrypt) {
+                const uint32_t t = hs.vencrypt_subtype();
+                FUZZ_CHECK(vencrypt != 0);
+                if (t == rfb::vencrypt::kTLSPlain)
+                    FUZZ_CHECK(hs.username() == "u" && access == rfb::AccessLevel::kFull);
+                else if (t == rfb::vencrypt::kTLSNone || t == rfb::vencrypt::kX509None)
+                    FUZZ_CHECK(!has_pw && access == rfb::AccessLevel::kFull);
+                else
+                    FUZZ_CHECK(access == rfb::AccessLevel::kFull
+                                   ? has_full
+                                   : access == rfb::AccessLevel::kViewOnly && has_view);
+            } else if (vencrypt >= 2) {
+                FUZZ_CHECK(false);  // TLS was required: nothing else may pass
+            } else if (!has_full && !has_view) {
                 FUZZ_CHECK(hs.security_type() == rfb::security::kNone);
                 FUZZ_CHECK(access == rfb::AccessLevel::kFull);
             } else {
