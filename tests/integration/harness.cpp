@@ -909,6 +909,10 @@ bool start_lvc_viewer(const TempDir& dir, const LvcOptions& opt, const std::stri
         args.push_back("--password-file");
         args.push_back(opt.password_file);
     }
+    if (!opt.username_file.empty()) {
+        args.push_back("--username-file");
+        args.push_back(opt.username_file);
+    }
     if (!opt.out_ppm.empty()) {
         args.push_back("--out");
         args.push_back(opt.out_ppm);

@@ -315,6 +315,7 @@ struct LvcOptions {
     std::string encodings = "zrle";
     int bpp = 32;
     std::string password_file;
+    std::string username_file;  // with password_file: VeNCrypt Plain (or ARD) credentials
     std::string out_ppm;
     int settle_ms = 700;
     int timeout_ms = 15000;
