@@ -24,15 +24,20 @@ void StatsLogger::log_now() const {
     for (const Session* s : registry_.sessions())
         log_session(*s);
     const SessionRegistry::Stats& r = registry_.stats();
+    const AuthLockout::Counters& l = registry_.lockout().counters();
+    const PreauthLimit::Counters& p = registry_.preauth().counters();
+    auto u = [](uint64_t v) { return static_cast<unsigned long long>(v); };
     LOG_INFO("stats-routing",
              "sessions=%zu viewers-routed=%llu viewers-refused=%llu repeater-refused=%llu "
-             "servers-dialled-in=%llu sessions-created=%llu sessions-removed=%llu",
-             registry_.session_count(), static_cast<unsigned long long>(r.viewers_routed),
-             static_cast<unsigned long long>(r.viewers_refused),
-             static_cast<unsigned long long>(r.repeater_refused),
-             static_cast<unsigned long long>(r.servers_dialled_in),
-             static_cast<unsigned long long>(r.sessions_created),
-             static_cast<unsigned long long>(r.sessions_removed));
+             "servers-dialled-in=%llu sessions-created=%llu sessions-removed=%llu "
+             "refused-by-address=%llu auth-failures=%llu lockouts=%llu "
+             "refused-while-locked=%llu lockout-evictions=%llu preauth=%zu "
+             "preauth-refused=%llu preauth-refused-per-address=%llu",
+             registry_.session_count(), u(r.viewers_routed), u(r.viewers_refused),
+             u(r.repeater_refused), u(r.servers_dialled_in), u(r.sessions_created),
+             u(r.sessions_removed), u(r.refused_by_address), u(l.failures), u(l.blocks_started),
+             u(l.refused_while_blocked), u(l.evictions), registry_.preauth().total(),
+             u(p.refused_total), u(p.refused_per_address));
 }
 
 void StatsLogger::log_session(const Session& session_) const {
