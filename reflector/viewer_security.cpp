@@ -70,8 +70,15 @@ rfb::HandshakeStep drive_viewer_handshake(rfb::ServerHandshake& hs, Connection& 
     std::shared_ptr<const TlsCredentials> credentials =
         kind == rfb::TlsKind::kX509 ? security.x509 : security.anonymous;
     std::string error;
+    // No TLS below 1.2 for viewers: every viewer with VeNCrypt support speaks 1.2, and 1.0/1.1
+    // have no AEAD suites. Anonymous key exchange exists only up to 1.2 (TigerVNC's defaults).
+    TlsSessionOptions options;
+    options.priority =
+        kind == rfb::TlsKind::kX509
+            ? "NORMAL:-VERS-TLS1.1:-VERS-TLS1.0"
+            : "NORMAL:-KX-ALL:+ANON-ECDH:+ANON-DH:-VERS-TLS1.3:-VERS-TLS1.1:-VERS-TLS1.0";
     std::unique_ptr<TlsSession> tls =
-        credentials ? TlsSession::create(credentials, TlsSessionOptions{}, &error) : nullptr;
+        credentials ? TlsSession::create(credentials, options, &error) : nullptr;
     if (!tls) {
         step.status = rfb::HandshakeStep::kFailed;
         step.error = "cannot start TLS: " + (error.empty() ? std::string("no credentials") : error);
