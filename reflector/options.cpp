@@ -68,6 +68,10 @@ std::optional<int> parse_options(int argc, char** argv, Options& o) {
                    "'system'. Enables the X509 sub-types; with --upstream-tls require, "
                    "anonymous TLS is then refused")
         ->envname("RFBCAST_UPSTREAM_CA");
+    app.add_option("--upstream-pin", o.upstream_pin,
+                   "Trust the upstream's certificate exactly when its public key has this "
+                   "SHA-256 (pin-sha256:BASE64, as gnutls-cli prints it); instead of --upstream-ca")
+        ->envname("RFBCAST_UPSTREAM_PIN");
     app.add_option("--upstream-tls-hostname", o.upstream_tls_hostname,
                    "Name the upstream's certificate must carry (default: the --upstream host)")
         ->envname("RFBCAST_UPSTREAM_TLS_HOSTNAME");
@@ -221,6 +225,10 @@ std::optional<int> parse_options(int argc, char** argv, Options& o) {
         return 2;
     }
     o.log_format = format == "json" ? LogFormat::kJson : LogFormat::kText;
+    if (!o.upstream_pin.empty() && !o.upstream_ca.empty()) {
+        std::cerr << "--upstream-pin and --upstream-ca: give one of them\n";
+        return 2;
+    }
     if (o.tls_cert_file.empty() != o.tls_key_file.empty()) {
         std::cerr << "--tls-cert-file and --tls-key-file go together\n";
         return 2;

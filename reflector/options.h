@@ -31,6 +31,7 @@ struct Options {
     std::string upstream_tls = "prefer";   // require, prefer or off
     std::string upstream_ca;               // PEM CA file for X509 sub-types, or "system"
     std::string upstream_tls_hostname;     // name the upstream certificate must carry
+    std::string upstream_pin;              // pin-sha256:BASE64 of the upstream's public key
     bool upstream_insecure_plain = false;  // allow VeNCrypt Plain without TLS
     std::string upstream_encodings;        // comma-separated names, preference order; "" = by link
     int upstream_quality = -1;             // JPEG quality 0..9 asked of the upstream; -1 = lossless

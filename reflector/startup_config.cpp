@@ -173,6 +173,19 @@ bool build_registry_settings(const Options& opt, const Config& config, RegistryS
         if (uo.tls == rfb::TlsPolicy::kOff)
             LOG_WARN("upstream-ca-unused",
                      "note=\"--upstream-ca has no effect with --upstream-tls off\"");
+    } else if (!opt.upstream_pin.empty()) {
+        TlsCredentialsConfig tc;
+        tc.role = TlsRole::kClient;
+        tc.auth = TlsAuth::kX509;
+        if (!parse_public_key_pin(opt.upstream_pin, tc.pin_sha256, error)) {
+            error = "--upstream-pin: " + error;
+            return false;
+        }
+        uo.tls_ca = TlsCredentials::create(tc, &error);
+        if (!uo.tls_ca) {
+            error = "--upstream-pin: " + error;
+            return false;
+        }
     } else if (!opt.upstream_tls_hostname.empty()) {
         LOG_WARN("upstream-tls-hostname-unused",
                  "note=\"--upstream-tls-hostname only matters with --upstream-ca\"");

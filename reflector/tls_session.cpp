@@ -1,6 +1,7 @@
 #include "reflector/tls_session.h"
 
 #include <arpa/inet.h>
+#include <gnutls/abstract.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 
@@ -57,7 +58,11 @@ std::shared_ptr<const TlsCredentials> TlsCredentials::create(const TlsCredential
     ret = gnutls_certificate_allocate_credentials(&c->cert_);
     if (ret != GNUTLS_E_SUCCESS)
         return fail("cannot set up TLS certificate credentials: " + gnutls_message(ret));
-    if (config.role == TlsRole::kClient) {
+    if (config.role == TlsRole::kClient && !config.pin_sha256.empty()) {
+        if (config.pin_sha256.size() != 32) return fail("a public key pin is 32 bytes of SHA-256");
+        if (!config.ca_file.empty()) return fail("give a CA or a public key pin, not both");
+        gnutls_certificate_set_verify_function(c->cert_, &TlsSession::verify_pin);
+    } else if (config.role == TlsRole::kClient) {
         if (config.ca_file.empty())
             return fail("X509 TLS needs CA certificates to verify the server against");
         if (config.ca_file == "system") {
@@ -146,8 +151,11 @@ std::unique_ptr<TlsSession> TlsSession::create(std::shared_ptr<const TlsCredenti
             if (ret != GNUTLS_E_SUCCESS)
                 return fail("cannot set TLS server name: " + gnutls_message(ret));
         }
-        gnutls_session_set_verify_cert(s->session_, host.empty() ? nullptr : host.c_str(), 0);
+        // With a pin the key is what is checked (verify_pin), not a chain or a name.
+        if (credentials->config().pin_sha256.empty())
+            gnutls_session_set_verify_cert(s->session_, host.empty() ? nullptr : host.c_str(), 0);
     }
+    gnutls_session_set_ptr(s->session_, s.get());
 
     gnutls_transport_set_ptr(s->session_, s.get());
     gnutls_transport_set_push_function(s->session_, &TlsSession::push);
@@ -187,6 +195,43 @@ int TlsSession::pull_timeout(void* self, unsigned /*ms*/) {
     return s->in_pos_ < s->in_.size() ? 1 : 0;
 }
 
+// The server's certificate carries the pinned key, or the handshake fails.
+int TlsSession::verify_pin(gnutls_session_int* session) {
+    auto* self = static_cast<TlsSession*>(gnutls_session_get_ptr(session));
+    if (!self) return GNUTLS_E_CERTIFICATE_ERROR;
+    unsigned count = 0;
+    const gnutls_datum_t* chain = gnutls_certificate_get_peers(session, &count);
+    if (!chain || count == 0) return GNUTLS_E_CERTIFICATE_ERROR;
+    gnutls_pubkey_t key = nullptr;
+    if (gnutls_pubkey_init(&key) != GNUTLS_E_SUCCESS) return GNUTLS_E_CERTIFICATE_ERROR;
+    unsigned char id[64];
+    size_t id_size = sizeof id;
+    const bool ok =
+        gnutls_pubkey_import_x509_raw(key, &chain[0], GNUTLS_X509_FMT_DER, 0) == GNUTLS_E_SUCCESS &&
+        gnutls_pubkey_get_key_id(key, GNUTLS_KEYID_USE_SHA256, id, &id_size) == GNUTLS_E_SUCCESS &&
+        id_size == 32 && std::memcmp(id, self->credentials_->config().pin_sha256.data(), 32) == 0;
+    gnutls_pubkey_deinit(key);
+    if (!ok) self->error_detail_ = "the server's public key does not match the pinned one";
+    return ok ? 0 : GNUTLS_E_CERTIFICATE_ERROR;
+}
+
+bool parse_public_key_pin(const std::string& text, std::string& out, std::string& error) {
+    std::string b64 = text;
+    for (const char* prefix : {"pin-sha256:", "sha256:"})
+        if (b64.rfind(prefix, 0) == 0) b64 = b64.substr(std::strlen(prefix));
+    gnutls_datum_t in{reinterpret_cast<unsigned char*>(b64.data()),
+                      static_cast<unsigned>(b64.size())};
+    gnutls_datum_t raw{};
+    if (gnutls_base64_decode2(&in, &raw) != GNUTLS_E_SUCCESS || raw.size != 32) {
+        if (raw.data) gnutls_free(raw.data);
+        error = "a public key pin is pin-sha256:<base64 of 32 bytes> (gnutls-cli prints it)";
+        return false;
+    }
+    out.assign(reinterpret_cast<const char*>(raw.data), raw.size);
+    gnutls_free(raw.data);
+    return true;
+}
+
 bool TlsSession::set_error(int code, const char* what) {
     failed_ = true;
     std::string msg = std::string(what) + ": " + gnutls_message(code);
@@ -196,6 +241,7 @@ bool TlsSession::set_error(int code, const char* what) {
         const char* alert = gnutls_alert_get_name(gnutls_alert_get(session_));
         if (alert) msg += std::string(" (peer's alert: ") + alert + ")";
     }
+    if (!error_detail_.empty()) msg += " (" + error_detail_ + ")";
     if (code == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR) {
         const unsigned status = gnutls_session_get_verify_cert_status(session_);
         gnutls_datum_t text{};

@@ -32,7 +32,14 @@ struct TlsCredentialsConfig {
     std::string ca_file = {};
     // Server, X509: PEM certificate chain and its private key.
     std::string cert_file = {}, key_file = {};
+    // Client, X509: instead of a CA, the SHA-256 of the server's public key (SubjectPublicKeyInfo,
+    // the 32 bytes gnutls-cli prints base64-encoded as "pin-sha256"): the server is trusted
+    // exactly when its certificate carries that key, self-signed or not.
+    std::string pin_sha256 = {};
 };
+
+// Parses "pin-sha256:BASE64" (or "sha256:BASE64", or the base64 alone) into 32 raw bytes.
+bool parse_public_key_pin(const std::string& text, std::string& out, std::string& error);
 
 // Loaded once (files read, keys parsed) and shared by every session that uses them; immutable
 // afterwards, so a reload makes a new object and sessions in progress keep the old one.
@@ -122,6 +129,8 @@ class TlsSession {
     static ssize_t push(void* self, const void* data, size_t len);
     static ssize_t pull(void* self, void* data, size_t len);
     static int pull_timeout(void* self, unsigned ms);
+    friend class TlsCredentials;  // installs verify_pin
+    static int verify_pin(gnutls_session_int* session);
 
     std::shared_ptr<const TlsCredentials> credentials_;
     TlsSessionOptions options_;
@@ -133,6 +142,7 @@ class TlsSession {
     bool failed_ = false;
     bool output_overflow_ = false;
     std::string error_;
+    std::string error_detail_;  // set by verify_pin
 };
 
 }  // namespace rfbcast

@@ -560,6 +560,39 @@ TEST_F(UpstreamSecurityTest, HostnameOverrideIsUsed) {
     EXPECT_TRUE(connected_with("VeNCrypt/X509None"));
 }
 
+// A pinned public key instead of a CA (a self-signed server, say): the right pin connects over
+// X509 whatever the chain and name; any other key is refused.
+TEST_F(UpstreamSecurityTest, PinnedPublicKeyIsTrustedAndOnlyIt) {
+    ASSERT_NO_FATAL_FAILURE(make_pki_files());
+    ASSERT_NO_FATAL_FAILURE(start_desktop(
+        {"-SecurityTypes", "X509None", "-X509Cert", pki_.cert, "-X509Key", pki_.key}));
+    // The pin computed independently (OpenSSL): SHA-256 of the certificate's public key (SPKI).
+    ASSERT_TRUE(run_tool({"/bin/sh", "-c",
+                          "openssl x509 -in " + pki_.cert +
+                              " -pubkey -noout | openssl pkey -pubin -outform DER | openssl dgst "
+                              "-sha256 -binary | base64 > " +
+                              dir_.file("pin.txt")},
+                         dir_.file("pin.log")));
+    std::string pin = read_file(dir_.file("pin.txt"));
+    while (!pin.empty() && (pin.back() == '\n' || pin.back() == '\r'))
+        pin.pop_back();
+    ASSERT_EQ(pin.size(), 44u) << pin;
+    ASSERT_NO_FATAL_FAILURE(start_rfbcast(xvnc_->port(), {"--upstream-pin", "pin-sha256:" + pin}));
+    EXPECT_TRUE(connected_with("VeNCrypt/X509None"));
+}
+
+TEST_F(UpstreamSecurityTest, WrongPinIsRefused) {
+    ASSERT_NO_FATAL_FAILURE(make_pki_files());
+    ASSERT_NO_FATAL_FAILURE(start_desktop(
+        {"-SecurityTypes", "X509None", "-X509Cert", pki_.cert, "-X509Key", pki_.key}));
+    ASSERT_NO_FATAL_FAILURE(start_rfbcast(
+        xvnc_->port(),
+        {"--upstream-pin", "pin-sha256:snPuoewKVMtL1XekT+ZIMP9EftCMjq/6/nIxTg9JO7k="}));
+    sleep_ms(3000);
+    EXPECT_TRUE(retried_with_backoff(rfbcast_->log(), "does not match the pinned one", 5))
+        << rfbcast_->log_tail();
+}
+
 TEST_F(UpstreamSecurityTest, RequireRefusesAServerWithoutTls) {
     ASSERT_NO_FATAL_FAILURE(start_desktop({"-SecurityTypes", "None"}));
     ASSERT_NO_FATAL_FAILURE(start_rfbcast(xvnc_->port(), {"--upstream-tls", "require"}));
