@@ -107,10 +107,16 @@ void EncodePool::on_completion(OpKind, int32_t res, uint32_t) {
     read_in_flight_ = false;
     if (res == -ECANCELED) return;
     std::vector<Job> batch;
+    bool stopping = false;
     {
         std::lock_guard<std::mutex> lock(mu_);
         batch.swap(finished_);
+        stopping = stopping_;
     }
+    // The destructor turns the loop to collect its cancelled read, which may come back with a
+    // count instead: whatever the jobs would finish into (the encode service) may be gone by
+    // then, so their completions are dropped, and nothing is re-armed.
+    if (stopping) return;
     arm();
     for (Job& j : batch) {
         --in_flight_;
