@@ -11,7 +11,7 @@ build_pkgs=(build-essential cmake ninja-build pkg-config git
 test_pkgs=(tigervnc-standalone-server tigervnc-tools tigervnc-viewer x11vnc xvfb vncsnapshot
   tightvncserver xfonts-base qemu-system-x86 libvncserver-dev libx11-dev x11-apps x11-utils
   xdotool imagemagick clang-format clang libclang-rt-14-dev procps iproute2
-  sway swaybg wayvnc xwayland openssl gnutls-bin)
+  sway swaybg wayvnc xwayland openssl gnutls-bin valgrind)
 
 pkgs=("${build_pkgs[@]}")
 if [[ "${1:-}" == "--test" ]]; then pkgs+=("${test_pkgs[@]}"); fi
