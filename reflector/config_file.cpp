@@ -45,7 +45,8 @@ constexpr const char* kSessionKeys[] = {"name",
 constexpr const char* kLimitKeys[] = {
     "view_only_default", "max_viewers",     "max_fps",          "min_quality",
     "max_quality",       "viewer_max_kbps", "session_max_kbps", "keep_upstream_without_viewers",
-    "idle_timeout",      "input_policy",    "clipboard",        "input_idle_timeout"};
+    "idle_timeout",      "input_policy",    "clipboard",        "input_idle_timeout",
+    "require_tls"};
 
 bool check_address_entry(const std::string& entry, std::string& error) {
     AddressAllowList list;
@@ -369,6 +370,8 @@ bool Loader::read_limit(std::string_view key, const toml::node& v, SessionLimitO
         o.keep_upstream_without_viewers = bool_value(v, key);
     } else if (key == "idle_timeout") {
         if (auto n = integer_value(v, key, 0, 7 * 86400)) o.idle_timeout_s = static_cast<int>(*n);
+    } else if (key == "require_tls") {
+        o.require_tls = bool_value(v, key);
     } else if (key == "input_idle_timeout") {
         if (auto n = integer_value(v, key, 0, 86400)) o.input_idle_timeout_s = static_cast<int>(*n);
     } else if (key == "input_policy") {
@@ -488,8 +491,6 @@ void Loader::read_global(const toml::table& root) {
                 g.max_total_viewers = static_cast<size_t>(*n);
         } else if (key == "users_file") {
             if (auto p = nonempty_string(v, key)) g.users_file = *p;
-        } else if (key == "require_tls") {
-            if (auto b = bool_value(v, key)) g.require_tls = *b;
         } else if (key == "dynamic_id_key_file") {
             if (auto p = nonempty_string(v, key)) g.dynamic_id_key_file = *p;
         } else if (key == "mode1_allow") {
@@ -828,6 +829,7 @@ void append_limits(std::string& out, const SessionLimits& l) {
     append_value(out, "input_idle_timeout", std::to_string(l.input_idle_timeout_s));
     append_value(out, "input_policy", to_string(l.input_policy));
     append_value(out, "clipboard", to_string(l.clipboard));
+    if (l.require_tls) append_value(out, "require_tls", "true");
 }
 
 }  // namespace
@@ -870,6 +872,7 @@ SessionLimits apply_overrides(SessionLimits l, const SessionLimitOverrides& o) {
         o.keep_upstream_without_viewers.value_or(l.keep_upstream_without_viewers);
     l.idle_timeout_s = o.idle_timeout_s.value_or(l.idle_timeout_s);
     l.input_idle_timeout_s = o.input_idle_timeout_s.value_or(l.input_idle_timeout_s);
+    l.require_tls = o.require_tls.value_or(l.require_tls);
     l.input_policy = o.input_policy.value_or(l.input_policy);
     l.clipboard = o.clipboard.value_or(l.clipboard);
     return l;
@@ -955,7 +958,7 @@ std::string describe(const Config& config) {
     append_value(out, "max_preauth_per_address", std::to_string(g.max_preauth_per_address));
     append_value(out, "max_total_viewers", std::to_string(g.max_total_viewers));
     if (!g.users_file.empty()) append_value(out, "users_file", g.users_file);
-    if (g.require_tls) append_value(out, "require_tls", "true");
+
     append_limits(out, g.defaults);
     out += '\n';
     for (const SessionConfig& s : config.sessions) {

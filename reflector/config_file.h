@@ -39,7 +39,7 @@
 //                                      # classroom behind one NAT connects at once
 //   max_total_viewers = 10000          # viewers of all sessions together
 //   users_file = "/etc/rfbcast/users"  # VeNCrypt Plain users (only offered inside TLS)
-//   require_tls = false                # true: viewers must use VeNCrypt
+//   require_tls = false                # (also a session key) viewers must use VeNCrypt
 //   max_fps = 20                       # ... and any session-limit key below, as a default
 //
 //   [[session]]
@@ -101,6 +101,9 @@ struct SessionLimits {
     int input_idle_timeout_s = 10;
     InputPolicy input_policy = InputPolicy::kShared;
     ClipboardPolicy clipboard = ClipboardPolicy::kBoth;
+    // Viewers of this session must use VeNCrypt (on its own port, and when they reach it by
+    // repeater ID; a password-routed shared port follows --viewer-tls).
+    bool require_tls = false;
 };
 
 // The limits one table wrote itself; the rest are inherited. Kept apart from the resolved
@@ -117,6 +120,7 @@ struct SessionLimitOverrides {
     std::optional<int> input_idle_timeout_s;
     std::optional<InputPolicy> input_policy;
     std::optional<ClipboardPolicy> clipboard;
+    std::optional<bool> require_tls;
 };
 
 SessionLimits apply_overrides(SessionLimits base, const SessionLimitOverrides& overrides);

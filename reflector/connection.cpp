@@ -25,6 +25,7 @@ constexpr size_t kTlsRecord = 16 * 1024;
 Connection::Connection(EventLoop& loop, int fd, ConnectionOwner* owner, Limits limits,
                        std::string peer)
     : loop_(loop), fd_(fd), owner_(owner), limits_(limits), peer_(std::move(peer)) {
+    created_at_ = loop_.now();
     slot_ = loop_.add_handler(this);
     // Small RFB messages (requests, input) must leave at once, not after Nagle's 40 ms.
     int one = 1;

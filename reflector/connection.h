@@ -107,6 +107,9 @@ class Connection final : public IoHandler {
     // The peer's address as accepted (family AF_UNSPEC when unknown). A PROXY protocol header
     // from a trusted proxy replaces both with the real client's.
     const sockaddr_storage& peer_address() const { return peer_address_; }
+    // When the connection was made: handshake deadlines count from here, whichever owners
+    // (PROXY header, repeater gate, viewer) it passes through.
+    Clock::time_point created_at() const { return created_at_; }
     void set_peer(std::string text, const sockaddr_storage& address) {
         peer_ = std::move(text);
         peer_address_ = address;
@@ -147,6 +150,7 @@ class Connection final : public IoHandler {
     Limits limits_;
     std::string peer_;
     sockaddr_storage peer_address_{};
+    Clock::time_point created_at_{};
 
     std::vector<uint8_t> rx_;
     size_t rx_head_ = 0, rx_tail_ = 0;

@@ -152,6 +152,11 @@ bool SessionRegistry::build_session_options(const RegistrySettings& settings,
     o.input_policy = l.input_policy;
     o.clipboard = l.clipboard;
     o.input_idle_timeout = std::chrono::seconds(l.input_idle_timeout_s);
+    if (l.require_tls && o.security && !o.security->require_tls && o.security->offers_tls()) {
+        auto strict = std::make_shared<ViewerSecurity>(*o.security);
+        strict->require_tls = true;
+        o.security = std::move(strict);
+    }
     const std::string& full = c.password_file.empty() ? settings.password_file : c.password_file;
     const std::string& view = c.viewonly_password_file.empty() ? settings.viewonly_password_file
                                                                : c.viewonly_password_file;
@@ -333,6 +338,9 @@ std::vector<std::string> SessionRegistry::check(const Config& config,
             problems.push_back("session '" + s.name + "': " + error);
             continue;
         }
+        if (s.limits.require_tls && !(so.security && so.security->offers_tls()))
+            problems.push_back("session '" + s.name +
+                               "': require_tls, but viewer TLS is off (--viewer-tls off)");
         const bool own_port = !s.listen.empty() || config.global.display_base > 0;
         if (own_port || !s.repeater_id.empty()) continue;
         ++on_shared;

@@ -96,9 +96,7 @@ bool build_registry_settings(const Options& opt, const Config& config, RegistryS
     so.lossless_when_fast = !opt.no_lossless_when_fast;
     if (opt.viewer_tls != "off") {
         auto security = std::make_shared<ViewerSecurity>();
-        security->require_tls = opt.was_given("--viewer-tls")
-                                    ? opt.viewer_tls == "require"
-                                    : opt.viewer_tls == "require" || config.global.require_tls;
+        security->require_tls = opt.viewer_tls == "require";
         const std::string users =
             opt.users_file.empty() ? config.global.users_file : opt.users_file;
         if (!users.empty()) {

@@ -133,7 +133,10 @@ void ViewerConnection::start() {
     handshake_.start(out);
     conn_->send_copy(out);
     conn_->start();
-    wait_timer_ = session_.loop().add_timer(kHandshakeDeadline, [this] {
+    // Counted from the connection, not from us: a repeater viewer has already spent part of
+    // its 10 s naming its ID.
+    const Clock::duration left = conn_->created_at() + kHandshakeDeadline - session_.loop().now();
+    wait_timer_ = session_.loop().add_timer(std::max(left, Clock::duration::zero()), [this] {
         wait_timer_ = 0;
         if (state_ == State::kHandshake) close("handshake not finished within 10 s");
     });

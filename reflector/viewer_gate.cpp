@@ -1,5 +1,6 @@
 #include "reflector/viewer_gate.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "reflector/log.h"
@@ -33,7 +34,8 @@ ViewerGate::~ViewerGate() {
 }
 
 void ViewerGate::start() {
-    deadline_ = loop_.add_timer(kDeadline, [this] {
+    const Clock::duration left = conn_->created_at() + kDeadline - loop_.now();
+    deadline_ = loop_.add_timer(std::max(left, Clock::duration::zero()), [this] {
         deadline_ = 0;
         if (!finished_) finish("no complete handshake within 10 s");
     });

@@ -731,5 +731,57 @@ TEST_F(SessionRegistryTest, PreauthConnectionsPerAddressAreCapped) {
     EXPECT_EQ(after, "lab");
 }
 
+// require_tls per session: its viewers are offered VeNCrypt only; the others keep the choice.
+TEST_F(SessionRegistryTest, RequireTlsIsPerSession) {
+    auto security = std::make_shared<ViewerSecurity>();
+    std::string error;
+    security->anonymous = TlsCredentials::create(
+        TlsCredentialsConfig{TlsRole::kServer, TlsAuth::kAnonymous, {}, {}, {}, {}}, &error);
+    ASSERT_TRUE(security->anonymous) << error;
+    settings_.session_template.security = security;
+    const int strict_port = free_port(), open_port = free_port();
+    SessionConfig& strict = add_session("strict");
+    strict.listen = "127.0.0.1:" + std::to_string(strict_port);
+    strict.limits.require_tls = true;
+    add_session("open").listen = "127.0.0.1:" + std::to_string(open_port);
+    start();
+    Bytes strict_types, open_types;
+    run_client([&] {
+        Client a, b;
+        if (a.connect(strict_port) && a.read_text(12) == "RFB 003.008\n" && a.send("RFB 003.008\n"))
+            strict_types = a.security_types(nullptr);
+        if (b.connect(open_port) && b.read_text(12) == "RFB 003.008\n" && b.send("RFB 003.008\n"))
+            open_types = b.security_types(nullptr);
+    });
+    EXPECT_EQ(strict_types, Bytes{19});
+    EXPECT_EQ(open_types, (Bytes{19, 1}));
+
+    settings_.session_template.security.reset();  // viewer TLS off: the config cannot hold
+    const auto problems = SessionRegistry::check(config_, settings_);
+    ASSERT_EQ(problems.size(), 1u);
+    EXPECT_NE(problems[0].find("'strict': require_tls"), std::string::npos) << problems[0];
+}
+
+// The 10 s handshake deadline counts from the connection: a repeater viewer that names its ID
+// after 6 s has 4 s left for RFB, not another 10.
+TEST_F(SessionRegistryTest, HandshakeDeadlineSpansTheRepeaterPreamble) {
+    add_session("a").repeater_id = "11";
+    start();
+    double closed_after = 0;
+    run_client([&] {
+        Client v;
+        const auto t0 = std::chrono::steady_clock::now();
+        if (!v.connect(shared_port_) || v.read_text(12) != "RFB 000.000\n") return;
+        std::this_thread::sleep_for(6s);
+        if (!v.send(rfb::make_repeater_header("ID:11"))) return;
+        if (v.read_text(12) != "RFB 003.008\n") return;  // then silence
+        if (v.closed_within(9000))
+            closed_after =
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    });
+    EXPECT_GT(closed_after, 9.5);
+    EXPECT_LT(closed_after, 11.5);
+}
+
 }  // namespace
 }  // namespace rfbcast
