@@ -28,6 +28,7 @@
 #include "reflector/tile_encode_service.h"
 #include "reflector/upstream_client.h"
 #include "reflector/viewer_connection.h"
+#include "tests/unit/reflector/byte_chain.h"
 #include "tests/unit/reflector/fake_rfb_server.h"
 
 namespace rfbcast {
@@ -53,39 +54,13 @@ const char* const kPeerClosed = "peer closed the connection";
 // ---------------------------------------------------------------------------------------------
 // Building crafted server bytes.
 
-class Wire {
+class Wire : public test::ByteChain<Wire> {
   public:
-    Wire& u8(uint8_t v) {
-        w_.u8(v);
-        return *this;
-    }
-    Wire& u16(uint16_t v) {
-        w_.u16(v);
-        return *this;
-    }
-    Wire& u32(uint32_t v) {
-        w_.u32(v);
-        return *this;
-    }
-    Wire& text(std::string_view s) {
-        w_.text(s);
-        return *this;
-    }
-    Wire& bytes(std::span<const uint8_t> b) {
-        w_.bytes(b);
-        return *this;
-    }
-    Wire& fill(size_t n, uint8_t v) {
-        b_.insert(b_.end(), n, v);
-        return *this;
-    }
     Wire& update(uint16_t nrects) {
         return u8(rfb::server_msg::kFramebufferUpdate).u8(0).u16(nrects);
     }
     Wire& rect(uint16_t x, uint16_t y, uint16_t w, uint16_t h, int32_t enc) {
-        u16(x).u16(y).u16(w).u16(h);
-        w_.s32(enc);
-        return *this;
+        return u16(x).u16(y).u16(w).u16(h).s32(enc);
     }
     // A PIXEL in the canonical format the client asks for: 32 bpp little-endian 0x00RRGGBB.
     Wire& pixel(uint32_t p) { return u8(p & 0xff).u8((p >> 8) & 0xff).u8((p >> 16) & 0xff).u8(0); }
@@ -94,7 +69,7 @@ class Wire {
     // Tight TPIXEL: R, G, B.
     Wire& tpixel(uint32_t p) { return u8((p >> 16) & 0xff).u8((p >> 8) & 0xff).u8(p & 0xff); }
     Wire& pixel_format(const rfb::PixelFormat& pf) {
-        pf.write(w_);
+        pf.write(writer());
         return *this;
     }
     // ServerInit with the given format and a name length that need not match the name.
@@ -105,12 +80,6 @@ class Wire {
     // The server side of a 3.8 handshake with security None, up to ServerInit.
     Wire& v38_none() { return text("RFB 003.008\n").u8(1).u8(rfb::security::kNone).u32(0); }
     Wire& v33_none() { return text("RFB 003.003\n").u32(rfb::security::kNone); }
-
-    Bytes take() { return std::move(b_); }
-
-  private:
-    Bytes b_;
-    rfb::ByteWriter w_{b_};
 };
 
 // A zlib stream (header included) of `data` followed by `zeros` zero bytes, sync-flushed as RFB

@@ -44,6 +44,7 @@
 #include "reflector/tile_encode_service.h"
 #include "reflector/upstream_link.h"
 #include "reflector/viewer_connection.h"
+#include "tests/unit/reflector/byte_chain.h"
 
 namespace rfbcast {
 namespace {
@@ -149,42 +150,7 @@ bool reason_matches(const std::string& reason, const std::string& expected) {
 // ---------------------------------------------------------------------------------------------
 // Crafted viewer bytes.
 
-class Msg {
-  public:
-    Msg& u8(uint8_t v) {
-        w_.u8(v);
-        return *this;
-    }
-    Msg& u16(uint16_t v) {
-        w_.u16(v);
-        return *this;
-    }
-    Msg& u32(uint32_t v) {
-        w_.u32(v);
-        return *this;
-    }
-    Msg& s32(int32_t v) {
-        w_.s32(v);
-        return *this;
-    }
-    Msg& text(std::string_view s) {
-        w_.text(s);
-        return *this;
-    }
-    Msg& bytes(std::span<const uint8_t> b) {
-        w_.bytes(b);
-        return *this;
-    }
-    Msg& fill(size_t n, uint8_t v) {
-        b_.insert(b_.end(), n, v);
-        return *this;
-    }
-    Bytes take() { return std::move(b_); }
-
-  private:
-    Bytes b_;
-    rfb::ByteWriter w_{b_};
-};
+class Msg : public test::ByteChain<Msg> {};
 
 // A PIXEL_FORMAT field by its parts, so that insane ones can be written.
 struct WireFormat {
