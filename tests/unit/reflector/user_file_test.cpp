@@ -218,8 +218,10 @@ TEST(UserFile, UnknownUserTakesAsLongAsAKnownOne) {
     };
     const auto known = time_of("known");
     const auto unknown = time_of("nobody");
-    EXPECT_GT(unknown * 2, known);
-    EXPECT_GT(known * 2, unknown);
+    // Not a speed target: the margin is 10x both ways because the failure guarded against is
+    // ~1000x, while a sanitizer build on a loaded machine varies by 2x (CI saw it).
+    EXPECT_GT(unknown * 10, known);
+    EXPECT_GT(known * 10, unknown);
 }
 
 TEST(UserFile, EmptyTableRejectsEverything) {
