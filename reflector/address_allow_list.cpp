@@ -7,6 +7,8 @@
 #include <cstddef>
 #include <cstring>
 
+#include "reflector/socket_address.h"
+
 namespace rfbcast {
 namespace {
 
@@ -50,11 +52,6 @@ bool pton(int family, std::string_view text, void* out) {
     std::memcpy(buf, text.data(), text.size());
     buf[text.size()] = '\0';
     return inet_pton(family, buf, out) == 1;
-}
-
-bool is_v4_mapped(const uint8_t* b) {
-    static constexpr uint8_t kPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    return std::memcmp(b, kPrefix, sizeof kPrefix) == 0;
 }
 
 uint8_t prefix_mask(unsigned prefix, size_t byte_index) {
@@ -197,7 +194,7 @@ bool AddressAllowList::parse_entry(std::string_view entry, Entry& out, std::stri
         }
         // ::ffff:a.b.c.d/N (N >= 96) is the IPv4 network a.b.c.d/(N-96); addresses are folded
         // the same way, so both spellings match a dual-stack socket's mapped peers.
-        if (e.kind == Entry::kV6 && e.prefix >= 96 && is_v4_mapped(e.addr.data())) {
+        if (e.kind == Entry::kV6 && e.prefix >= 96 && is_ipv4_mapped(e.addr.data())) {
             e.kind = Entry::kV4;
             std::array<uint8_t, 16> folded{};
             std::copy(e.addr.begin() + 12, e.addr.end(), folded.begin());
@@ -266,7 +263,7 @@ bool AddressAllowList::from_sockaddr(const sockaddr* addr, Address& out, uint16_
         sockaddr_in6 in6;
         std::memcpy(&in6, addr, sizeof in6);
         const auto* b = reinterpret_cast<const uint8_t*>(&in6.sin6_addr);
-        if (is_v4_mapped(b)) {
+        if (is_ipv4_mapped(b)) {
             out.v4 = true;
             std::copy(b + 12, b + 16, out.bytes.begin());
         } else {
@@ -292,7 +289,7 @@ bool AddressAllowList::from_text(std::string_view host, Address& out) {
         return false;
     }
     const auto* b = reinterpret_cast<const uint8_t*>(&v6);
-    if (is_v4_mapped(b)) {
+    if (is_ipv4_mapped(b)) {
         out.v4 = true;
         std::copy(b + 12, b + 16, out.bytes.begin());
     } else {

@@ -6,16 +6,9 @@
 #include <algorithm>
 #include <cstring>
 
+#include "reflector/socket_address.h"
+
 namespace rfbcast {
-namespace {
-
-bool is_v4_mapped(const uint8_t* b) {
-    static constexpr uint8_t kPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    return std::memcmp(b, kPrefix, sizeof kPrefix) == 0;
-}
-
-}  // namespace
-
 LockoutKey lockout_key_v4(const uint8_t* four_bytes) {
     LockoutKey k;
     std::memcpy(k.bytes.data(), four_bytes, 4);
@@ -23,7 +16,7 @@ LockoutKey lockout_key_v4(const uint8_t* four_bytes) {
 }
 
 LockoutKey lockout_key_v6(const uint8_t* sixteen_bytes) {
-    if (is_v4_mapped(sixteen_bytes)) return lockout_key_v4(sixteen_bytes + 12);
+    if (is_ipv4_mapped(sixteen_bytes)) return lockout_key_v4(sixteen_bytes + 12);
     LockoutKey k;
     k.v6 = true;
     std::memcpy(k.bytes.data(), sixteen_bytes, 8);

@@ -10,6 +10,7 @@
 #include "reflector/event_loop.h"
 #include "reflector/log.h"
 #include "reflector/options.h"
+#include "reflector/random_bytes.h"
 #include "reflector/repeater_token.h"
 #include "reflector/session_registry.h"
 #include "reflector/signal_watcher.h"
@@ -51,7 +52,7 @@ int hash_password(const std::string& user) {
     if (!std::getline(std::cin, password) || password.empty())
         return fail("--hash-password reads the password from standard input (one line)");
     std::array<uint8_t, kUserSaltLength> salt{};
-    if (!random_salt(salt)) return fail("no random bytes for the salt");
+    if (!fill_random(salt)) return fail("no random bytes for the salt");
     const std::string line = make_user_line(user, password, kUserDefaultIterations, salt);
     password.assign(password.size(), '\0');
     if (line.empty()) return fail("'" + user + "' cannot be a user name (no ':' or spaces)");

@@ -141,6 +141,14 @@ class SessionRegistry final : public ViewerRouter, public DialInRouter, public A
         return gates_.size() + dial_ins_.size() + intakes_.size() >= settings_.max_pending;
     }
     void install_security();
+    // Destroys `p` (one of `list`) from the event loop: it is calling us from its own stack.
+    template <class T>
+    void forget_later(std::vector<std::unique_ptr<T>>& list, T* p) {
+        loop_.defer([&list, p, alive = std::weak_ptr<int>(alive_)] {
+            if (alive.expired()) return;
+            std::erase_if(list, [&](const auto& x) { return x.get() == p; });
+        });
+    }
 
     EventLoop& loop_;
     TileEncodeService& encoder_;

@@ -84,4 +84,9 @@ std::string peer_name(const sockaddr_storage& addr) {
     return "?";
 }
 
+bool is_ipv4_mapped(const uint8_t* b) {
+    static constexpr uint8_t kPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    return std::memcmp(b, kPrefix, sizeof kPrefix) == 0;
+}
+
 }  // namespace rfbcast

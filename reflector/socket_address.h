@@ -1,6 +1,7 @@
 #pragma once
 #include <sys/socket.h>
 
+#include <cstdint>
 #include <string>
 
 namespace rfbcast {
@@ -13,5 +14,8 @@ bool parse_listen_address(const std::string& text, sockaddr_storage& out, sockle
 bool split_host_port(const std::string& text, std::string& host, uint16_t& port,
                      std::string& error);
 std::string peer_name(const sockaddr_storage& addr);
+// An IPv6 address (16 network-order bytes) of the form ::ffff:a.b.c.d: a dual-stack socket's view
+// of an IPv4 peer, which allow-lists and lockouts treat as that IPv4 address.
+bool is_ipv4_mapped(const uint8_t* sixteen_bytes);
 
 }  // namespace rfbcast

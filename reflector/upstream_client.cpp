@@ -3,7 +3,6 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -17,6 +16,7 @@
 #include "codec/decoder.h"
 #include "codec/rfb_constants.h"
 #include "reflector/log.h"
+#include "reflector/random_bytes.h"
 #include "reflector/session.h"
 
 namespace rfbcast {
@@ -174,16 +174,6 @@ void UpstreamClient::connect_now() {
 }
 
 namespace {
-
-bool fill_random(std::span<uint8_t> out) {
-    size_t got = 0;
-    while (got < out.size()) {
-        const ssize_t n = getrandom(out.data() + got, out.size() - got, 0);
-        if (n < 0 && errno != EINTR) return false;
-        if (n > 0) got += static_cast<size_t>(n);
-    }
-    return true;
-}
 
 const char* policy_name(rfb::TlsPolicy p) {
     switch (p) {

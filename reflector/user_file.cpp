@@ -4,7 +4,6 @@
 #include <nettle/base64.h>
 #include <nettle/memops.h>
 #include <nettle/pbkdf2.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -276,17 +275,6 @@ std::string make_user_line(std::string_view name, std::string_view password, uns
     line += ':' + base64(hash);
     if (access == UserAccess::kView) line += ":view";
     return line;
-}
-
-bool random_salt(std::span<uint8_t> out) {
-    size_t have = 0;
-    while (have < out.size()) {
-        const ssize_t n = ::getrandom(out.data() + have, out.size() - have, 0);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return false;
-        have += static_cast<size_t>(n);
-    }
-    return true;
 }
 
 }  // namespace rfbcast

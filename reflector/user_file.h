@@ -96,7 +96,5 @@ bool load_user_file(const std::string& path, UserTable& table, std::vector<std::
 std::string make_user_line(std::string_view name, std::string_view password, unsigned iterations,
                            std::span<const uint8_t> salt, UserAccess access = UserAccess::kControl);
 
-// Fills `out` from the kernel's random source (getrandom); false if that fails.
-bool random_salt(std::span<uint8_t> out);
 
 }  // namespace rfbcast

@@ -185,11 +185,9 @@ void ViewerConnection::on_sent(Connection&) {
 }
 
 void ViewerConnection::handle_handshake() {
-    static const ViewerSecurity kNoSecurity;
-    const auto& security = session_.options().security;
     std::vector<uint8_t> held;
     const rfb::HandshakeStep step = drive_viewer_handshake(
-        handshake_, *conn_, security ? *security : kNoSecurity, held,
+        handshake_, *conn_, session_.options().security.get(), held,
         [this, alive = std::weak_ptr<int>(alive_)](rfb::AccessLevel verdict) {
             if (alive.expired() || state_ != State::kHandshake || !conn_) return;
             handshake_.set_plain_result(verdict);

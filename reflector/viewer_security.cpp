@@ -29,9 +29,11 @@ void apply_viewer_security(const ViewerSecurity& s, rfb::ServerHandshakeConfig& 
 }
 
 rfb::HandshakeStep drive_viewer_handshake(rfb::ServerHandshake& hs, Connection& conn,
-                                          const ViewerSecurity& security,
+                                          const ViewerSecurity* maybe_security,
                                           std::vector<uint8_t>& held_reply,
                                           const std::function<void(rfb::AccessLevel)>& deliver) {
+    static const ViewerSecurity kNone;
+    const ViewerSecurity& security = maybe_security ? *maybe_security : kNone;
     std::vector<uint8_t> out;
     rfb::HandshakeStep step = hs.feed(conn.rx(), out);
     conn.consume(step.consumed);

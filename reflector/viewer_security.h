@@ -49,11 +49,11 @@ void apply_viewer_security(const ViewerSecurity& security, rfb::ServerHandshakeC
 // password or user was wrong, the failure reply is not sent but left in `held_reply`: the
 // caller sends it after kAuthFailureDelay, then closes. The observer hears every outcome.
 //
-// A Plain check runs through security.offload; its verdict comes back through `deliver` (which
+// A Plain check runs through security->offload; its verdict comes back through `deliver` (which
 // the caller makes safe against its own destruction), which must set it on the handshake and
-// call this again.
+// call this again. `security` may be null: no TLS, no Plain, nobody to tell.
 rfb::HandshakeStep drive_viewer_handshake(rfb::ServerHandshake& handshake, Connection& conn,
-                                          const ViewerSecurity& security,
+                                          const ViewerSecurity* security,
                                           std::vector<uint8_t>& held_reply,
                                           const std::function<void(rfb::AccessLevel)>& deliver);
 

@@ -1,5 +1,7 @@
 #include "reflector/user_file.h"
 
+#include "reflector/random_bytes.h"
+
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -123,8 +125,8 @@ TEST(UserFile, MakeUserLineMatchesPython) {
 
 TEST(UserFile, RandomSalt) {
     std::vector<uint8_t> a(kUserSaltLength), b(kUserSaltLength);
-    ASSERT_TRUE(random_salt(a));
-    ASSERT_TRUE(random_salt(b));
+    ASSERT_TRUE(fill_random(a));
+    ASSERT_TRUE(fill_random(b));
     EXPECT_NE(a, b);
     const std::string one = make_user_line("u", "pw", 10000, a);
     const std::string two = make_user_line("u", "pw", 10000, b);
