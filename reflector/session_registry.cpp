@@ -1,15 +1,16 @@
 #include "reflector/session_registry.h"
 
-#include <sys/random.h>
-
 #include <algorithm>
 #include <cerrno>
+
+#include <nettle/memops.h>
 
 #include "codec/vnc_auth.h"
 #include "reflector/demo_source.h"
 #include "reflector/log.h"
 #include "reflector/options.h"
 #include "reflector/proxy_intake.h"
+#include "reflector/random_bytes.h"
 #include "reflector/repeater_token.h"
 #include "reflector/socket_address.h"
 #include "reflector/viewer_connection.h"
@@ -24,10 +25,7 @@ constexpr Clock::duration kTransientGrace = std::chrono::seconds(30);
 
 std::array<uint8_t, 16> random_challenge() {
     std::array<uint8_t, 16> c{};
-    size_t got = 0;
-    while (got < c.size()) {
-        const ssize_t n = getrandom(c.data() + got, c.size() - got, 0);
-        if (n > 0) got += static_cast<size_t>(n);
+    while (!fill_random(c)) {
     }
     return c;
 }
@@ -44,12 +42,10 @@ std::string vnc_key(const std::string& password) {
     return password.substr(0, 8);
 }
 
-bool constant_time_equal(const std::string& a, const std::string& b) {
-    if (a.size() != b.size()) return false;
-    unsigned char diff = 0;
-    for (size_t i = 0; i < a.size(); ++i)
-        diff |= static_cast<unsigned char>(a[i] ^ b[i]);
-    return diff == 0;
+// The length of a secret is not what is guessed; its content must not leak through timing.
+bool same_secret(const std::string& a, const std::string& b) {
+    return a.size() == b.size() &&
+           (a.empty() || memeql_sec(a.data(), b.data(), a.size()) != 0);
 }
 
 }  // namespace
@@ -330,8 +326,8 @@ std::vector<std::string> SessionRegistry::check(const Config& config,
                      std::any_of(config.sessions.begin(), config.sessions.end(),
                                  [](const SessionConfig& s) { return !s.repeater_id.empty(); });
     size_t on_shared = 0;
-    for (size_t i = 0; i < config.sessions.size(); ++i) {
-        const SessionConfig& s = config.sessions[i];
+    std::vector<std::string> shared_without_password;
+    for (const SessionConfig& s : config.sessions) {
         SessionOptions so;
         std::string error;
         if (!build_session_options(settings, s, so, error)) {
@@ -351,7 +347,10 @@ std::vector<std::string> SessionRegistry::check(const Config& config,
                                "this session needs a repeater_id or its own listen port");
             continue;
         }
-        if (!so.full_password && !so.viewonly_password) continue;
+        if (!so.full_password && !so.viewonly_password) {
+            shared_without_password.push_back(s.name);
+            continue;
+        }
         for (const auto& p : {so.full_password, so.viewonly_password}) {
             if (!p) continue;
             auto [it, fresh] = keys.emplace(vnc_key(*p), s.name);
@@ -362,20 +361,12 @@ std::vector<std::string> SessionRegistry::check(const Config& config,
                                    "sessions sharing a port must have different passwords");
         }
     }
-    if (!ids && on_shared > 1) {
-        for (const SessionConfig& s : config.sessions) {
-            const bool own_port = !s.listen.empty() || config.global.display_base > 0;
-            if (own_port) continue;
-            SessionOptions so;
-            std::string error;
-            if (build_session_options(settings, s, so, error) && !so.full_password &&
-                !so.viewonly_password)
-                problems.push_back("session '" + s.name +
-                                   "': several sessions share the viewer port and are told "
-                                   "apart by password; this one has none (give it a "
-                                   "password_file, its own listen port or a repeater_id)");
-        }
-    }
+    if (on_shared > 1)
+        for (const std::string& name : shared_without_password)
+            problems.push_back("session '" + name +
+                               "': several sessions share the viewer port and are told apart by "
+                               "password; this one has none (give it a password_file, its own "
+                               "listen port or a repeater_id)");
     if (!config.global.dynamic_id_key_file.empty()) {
         std::string key, error;
         if (!read_secret_file(config.global.dynamic_id_key_file, key, error, SecretKind::kPassword))
@@ -624,12 +615,7 @@ void SessionRegistry::accept_viewer(const std::string& session, int fd, const st
                 }
                 admit_viewer(session, c);
             },
-            [this, alive = std::weak_ptr<int>(alive_)](ProxyIntake* p) {
-                loop_.defer([this, p, alive] {
-                    if (alive.expired()) return;
-                    std::erase_if(intakes_, [&](const auto& x) { return x.get() == p; });
-                });
-            });
+            [this](ProxyIntake* p) { forget_later(intakes_, p); });
         ProxyIntake* p = intake.get();
         intakes_.push_back(std::move(intake));
         p->start();
@@ -766,10 +752,7 @@ size_t SessionRegistry::total_viewers() const {
 }
 
 void SessionRegistry::gate_finished(ViewerGate* gate) {
-    loop_.defer([this, gate, alive = std::weak_ptr<int>(alive_)] {
-        if (alive.expired()) return;
-        std::erase_if(gates_, [&](const auto& g) { return g.get() == gate; });
-    });
+    forget_later(gates_, gate);
 }
 
 Session* SessionRegistry::route_password(size_t route, std::string& refusal) {
@@ -821,6 +804,8 @@ Session* SessionRegistry::route_repeater(const rfb::RepeaterTarget& target, cons
         transient += e->origin != Origin::kConfig;
     if (transient >= settings_.max_dynamic_sessions) {
         refusal = "too many sessions";
+        LOG_WARN("repeater-refused", "side=viewer peer=%s destination=%s reason=\"%s\"",
+                 peer.c_str(), dest.c_str(), refusal.c_str());
         return nullptr;
     }
     SessionConfig c;
@@ -859,10 +844,7 @@ void SessionRegistry::accept_repeater_server(int fd, const std::string& peer) {
 }
 
 void SessionRegistry::dial_in_finished(ServerDialIn* d) {
-    loop_.defer([this, d, alive = std::weak_ptr<int>(alive_)] {
-        if (alive.expired()) return;
-        std::erase_if(dial_ins_, [&](const auto& p) { return p.get() == d; });
-    });
+    forget_later(dial_ins_, d);
 }
 
 void SessionRegistry::accept_reverse(Entry& e, int fd, const std::string& peer) {
@@ -886,7 +868,7 @@ bool SessionRegistry::server_dialled_in(const rfb::RepeaterTarget& target, Conne
             return false;
         }
         if (!e->repeater_secret.empty() &&
-            !constant_time_equal(target.secret, e->repeater_secret)) {
+            !same_secret(target.secret, e->repeater_secret)) {
             ++stats_.repeater_refused;
             refusal = target.secret.empty() ? "this ID needs its secret (ID:<id>:<secret>)"
                                             : "wrong secret for this ID";

@@ -73,6 +73,8 @@ void ViewerGate::read_repeater_header() {
     const bool ok = rfb::parse_repeater_header(rx.first(rfb::kRepeaterHeaderSize), target, error);
     conn_->consume(rfb::kRepeaterHeaderSize);
     if (!ok) {
+        LOG_WARN("repeater-refused", "side=viewer peer=%s reason=\"invalid request: %s\"",
+                 conn_->peer().c_str(), error.c_str());
         refuse("invalid repeater request: " + error);
         return;
     }
@@ -103,10 +105,9 @@ void ViewerGate::refuse(const std::string& reason) {
 }
 
 void ViewerGate::run_handshake() {
-    static const ViewerSecurity kNoSecurity;
     std::vector<uint8_t> held;
     const rfb::HandshakeStep step = drive_viewer_handshake(
-        *handshake_, *conn_, security_ ? *security_ : kNoSecurity, held,
+        *handshake_, *conn_, security_.get(), held,
         [this, alive = std::weak_ptr<int>(alive_)](rfb::AccessLevel verdict) {
             if (alive.expired() || finished_ || failing_ || !conn_) return;
             handshake_->set_plain_result(verdict);
@@ -146,8 +147,12 @@ void ViewerGate::run_handshake() {
 void ViewerGate::finish(const std::string& log_reason) {
     if (finished_) return;
     finished_ = true;
-    LOG_INFO(mode_ == Mode::kRefuse ? "viewer-refused" : "viewer-closed", "peer=%s reason=\"%s\"",
-             conn_ ? conn_->peer().c_str() : "?", log_reason.c_str());
+    // A refusal was logged, with its reason, by whoever decided it; here it has only been sent.
+    if (mode_ == Mode::kRefuse)
+        LOG_DEBUG("viewer-refusal-sent", "peer=%s", conn_ ? conn_->peer().c_str() : "?");
+    else
+        LOG_INFO("viewer-closed", "peer=%s reason=\"%s\"", conn_ ? conn_->peer().c_str() : "?",
+                 log_reason.c_str());
     if (conn_) {
         conn_->close_when_sent();
         conn_ = nullptr;
