@@ -44,8 +44,7 @@ std::string vnc_key(const std::string& password) {
 
 // The length of a secret is not what is guessed; its content must not leak through timing.
 bool same_secret(const std::string& a, const std::string& b) {
-    return a.size() == b.size() &&
-           (a.empty() || memeql_sec(a.data(), b.data(), a.size()) != 0);
+    return a.size() == b.size() && (a.empty() || memeql_sec(a.data(), b.data(), a.size()) != 0);
 }
 
 }  // namespace
@@ -867,8 +866,7 @@ bool SessionRegistry::server_dialled_in(const rfb::RepeaterTarget& target, Conne
             refusal = "session '" + e->config.name + "' dials its own upstream";
             return false;
         }
-        if (!e->repeater_secret.empty() &&
-            !same_secret(target.secret, e->repeater_secret)) {
+        if (!e->repeater_secret.empty() && !same_secret(target.secret, e->repeater_secret)) {
             ++stats_.repeater_refused;
             refusal = target.secret.empty() ? "this ID needs its secret (ID:<id>:<secret>)"
                                             : "wrong secret for this ID";

@@ -96,5 +96,4 @@ bool load_user_file(const std::string& path, UserTable& table, std::vector<std::
 std::string make_user_line(std::string_view name, std::string_view password, unsigned iterations,
                            std::span<const uint8_t> salt, UserAccess access = UserAccess::kControl);
 
-
 }  // namespace rfbcast
