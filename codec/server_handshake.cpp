@@ -144,11 +144,17 @@ HandshakeStep ServerHandshake::failed(std::string log_reason) {
 }
 
 // SecurityResult "failed": 3.8 adds a reason string, 3.3 and 3.7 just close.
-HandshakeStep ServerHandshake::security_failed(std::string log_reason, std::vector<uint8_t>& out) {
+HandshakeStep ServerHandshake::security_failed(std::string log_reason, std::vector<uint8_t>& out,
+                                               std::string_view reason) {
     ByteWriter w(out);
     w.u32(1);
-    if (minor_ >= 8) write_string(w, kAuthFailedReason);
+    if (minor_ >= 8) write_string(w, reason.empty() ? kAuthFailedReason : reason);
     return failed(std::move(log_reason));
+}
+
+HandshakeStep ServerHandshake::refuse_secret(std::string_view reason, std::vector<uint8_t>& out) {
+    if (!expects_secret()) return failed(std::string(reason));
+    return security_failed(std::string(reason), out, reason);
 }
 
 void ServerHandshake::begin_security(uint8_t type, std::vector<uint8_t>& out) {

@@ -111,6 +111,15 @@ class ServerHandshake {
     // The route of the credential the viewer answered with (0 for None).
     size_t route() const { return route_; }
     uint8_t security_type() const { return security_type_; }
+    // What feed() checks next is a secret (the VNC response or Plain's credentials): a caller
+    // may refuse first, e.g. when the address was locked out after this viewer connected.
+    bool expects_secret() const {
+        return state_ == State::kAuthResponse || state_ == State::kPlainLengths ||
+               state_ == State::kPlainCredentials;
+    }
+    // Fails the handshake without checking the secret: SecurityResult "failed" with `reason`
+    // (3.8 only; older viewers are just closed). Not an authentication failure.
+    HandshakeStep refuse_secret(std::string_view reason, std::vector<uint8_t>& out);
 
   private:
     enum class State {
@@ -135,7 +144,8 @@ class ServerHandshake {
     HandshakeStep auth_failure(std::string log_reason, std::vector<uint8_t>& out);
     HandshakeStep on_version(std::span<const uint8_t> msg, std::vector<uint8_t>& out);
     void begin_security(uint8_t type, std::vector<uint8_t>& out);
-    HandshakeStep security_failed(std::string log_reason, std::vector<uint8_t>& out);
+    HandshakeStep security_failed(std::string log_reason, std::vector<uint8_t>& out,
+                                  std::string_view reason = {});
     HandshakeStep failed(std::string log_reason);
 
     ServerHandshakeConfig config_;

@@ -46,7 +46,7 @@ constexpr const char* kLimitKeys[] = {
     "view_only_default", "max_viewers",     "max_fps",          "min_quality",
     "max_quality",       "viewer_max_kbps", "session_max_kbps", "keep_upstream_without_viewers",
     "idle_timeout",      "input_policy",    "clipboard",        "input_idle_timeout",
-    "require_tls"};
+    "require_tls",       "security_types"};
 
 bool check_address_entry(const std::string& entry, std::string& error) {
     AddressAllowList list;
@@ -372,6 +372,23 @@ bool Loader::read_limit(std::string_view key, const toml::node& v, SessionLimitO
         if (auto n = integer_value(v, key, 0, 7 * 86400)) o.idle_timeout_s = static_cast<int>(*n);
     } else if (key == "require_tls") {
         o.require_tls = bool_value(v, key);
+    } else if (key == "security_types") {
+        const auto* list = v.as_array();
+        if (!list) {
+            add(v.source().begin, key,
+                std::string("expected an array of security type names, got ") + type_name(v));
+            return true;
+        }
+        std::vector<std::string> names;
+        for (const toml::node& e : *list)
+            if (auto text = nonempty_string(e, key)) names.push_back(*text);
+        uint32_t mask = 0;
+        std::string error;
+        if (names.size() != list->size()) return true;  // already reported
+        if (parse_security_types(names, mask, error))
+            o.security_types = mask;
+        else
+            add(v.source().begin, key, error);
     } else if (key == "input_idle_timeout") {
         if (auto n = integer_value(v, key, 0, 86400)) o.input_idle_timeout_s = static_cast<int>(*n);
     } else if (key == "input_policy") {
@@ -830,6 +847,8 @@ void append_limits(std::string& out, const SessionLimits& l) {
     append_value(out, "input_policy", to_string(l.input_policy));
     append_value(out, "clipboard", to_string(l.clipboard));
     if (l.require_tls) append_value(out, "require_tls", "true");
+    if (l.security_types != kAllSecurityTypes)
+        append_value(out, "security_types", format_security_types(l.security_types));
 }
 
 }  // namespace
@@ -873,6 +892,7 @@ SessionLimits apply_overrides(SessionLimits l, const SessionLimitOverrides& o) {
     l.idle_timeout_s = o.idle_timeout_s.value_or(l.idle_timeout_s);
     l.input_idle_timeout_s = o.input_idle_timeout_s.value_or(l.input_idle_timeout_s);
     l.require_tls = o.require_tls.value_or(l.require_tls);
+    l.security_types = o.security_types.value_or(l.security_types);
     l.input_policy = o.input_policy.value_or(l.input_policy);
     l.clipboard = o.clipboard.value_or(l.clipboard);
     return l;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "reflector/log.h"
+#include "reflector/security_types.h"
 
 // The TOML config file (`--config`, issue 6): global listeners, limits and defaults, and one
 // [[session]] table per session.
@@ -40,6 +41,9 @@
 //   max_total_viewers = 10000          # viewers of all sessions together
 //   users_file = "/etc/rfbcast/users"  # VeNCrypt Plain users (only offered inside TLS)
 //   require_tls = false                # (also a session key) viewers must use VeNCrypt
+//   security_types = ["x509vnc", "tlsvnc"]  # (also a session key) what viewers may be offered:
+//                                      # none, vncauth, tlsnone, tlsvnc, tlsplain, x509none,
+//                                      # x509vnc, x509plain (absent: all that fit)
 //   max_fps = 20                       # ... and any session-limit key below, as a default
 //
 //   [[session]]
@@ -104,6 +108,9 @@ struct SessionLimits {
     // Viewers of this session must use VeNCrypt (on its own port, and when they reach it by
     // repeater ID; a password-routed shared port follows --viewer-tls).
     bool require_tls = false;
+    // The security types its viewers may be offered (security_types.h bits); the top-level
+    // value also rules the shared port when several sessions share it.
+    uint32_t security_types = kAllSecurityTypes;
 };
 
 // The limits one table wrote itself; the rest are inherited. Kept apart from the resolved
@@ -121,6 +128,7 @@ struct SessionLimitOverrides {
     std::optional<InputPolicy> input_policy;
     std::optional<ClipboardPolicy> clipboard;
     std::optional<bool> require_tls;
+    std::optional<uint32_t> security_types;
 };
 
 SessionLimits apply_overrides(SessionLimits base, const SessionLimitOverrides& overrides);

@@ -100,10 +100,7 @@ int main(int argc, char** argv) {
             loop->stop();
             return;
         }
-        if (opt.config_file.empty()) {
-            LOG_INFO("reload-skipped", "note=\"no --config file to reload\"");
-            return;
-        }
+        // Without --config this still re-reads the password, users and certificate files.
         // A broken file leaves everything running as it was.
         Config next;
         RegistrySettings next_settings;
@@ -119,7 +116,10 @@ int main(int argc, char** argv) {
             return;
         }
         registry.update_settings(std::move(next_settings));
-        if (!registry.apply(next, why)) LOG_ERROR("reload-failed", "problem=\"%s\"", why.c_str());
+        if (!registry.apply(next, why))
+            LOG_ERROR("reload-failed", "problem=\"%s\"", why.c_str());
+        else
+            LOG_INFO("reloaded", "sessions=%zu", registry.session_count());
     });
     if (!signals.start()) return fail("cannot set up signal handling");
     // What stays registered once every connection and listener is gone.

@@ -1,5 +1,7 @@
 #include "reflector/options.h"
 
+#include "reflector/security_types.h"
+
 #include <sys/stat.h>
 #include <cstdio>
 
@@ -115,6 +117,17 @@ std::optional<int> parse_options(int argc, char** argv, Options& o) {
                    "Users for VeNCrypt Plain (inside TLS only), one 'name:pbkdf2-sha256:...' "
                    "line each (rfbcast --hash-password makes them)")
         ->envname("RFBCAST_USERS_FILE");
+    app.add_option("--security-types", o.security_types,
+                   "Security types viewers may be offered (comma list): none, vncauth, tlsnone, "
+                   "tlsvnc, tlsplain, x509none, x509vnc, x509plain; default: all that fit the "
+                   "passwords, users and certificate")
+        ->envname("RFBCAST_SECURITY_TYPES")
+        ->delimiter(',')
+        ->check([](const std::string& v) {
+            uint32_t mask = 0;
+            std::string error;
+            return parse_security_types({v}, mask, error) ? std::string() : error;
+        });
     app.add_option("--allow", o.allow,
                    "Only clients in these CIDRs may connect (viewers; repeatable or comma list)")
         ->envname("RFBCAST_ALLOW")

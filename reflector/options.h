@@ -42,7 +42,8 @@ struct Options {
     // Viewer security (issue 7).
     std::string viewer_tls = "prefer";  // prefer, require or off
     std::string tls_cert_file, tls_key_file;
-    std::string users_file;  // VeNCrypt Plain users (name:pbkdf2-sha256:...)
+    std::string users_file;                   // VeNCrypt Plain users (name:pbkdf2-sha256:...)
+    std::vector<std::string> security_types;  // empty: all that fit
     std::vector<std::string> allow, deny, trusted_proxies;  // client CIDRs
     size_t max_preauth = 2048, max_preauth_per_address = 256, max_total_viewers = 10000;
     std::string hash_password_user;  // --hash-password NAME: print a users-file line, exit

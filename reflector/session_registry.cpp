@@ -147,10 +147,13 @@ bool SessionRegistry::build_session_options(const RegistrySettings& settings,
     o.input_policy = l.input_policy;
     o.clipboard = l.clipboard;
     o.input_idle_timeout = std::chrono::seconds(l.input_idle_timeout_s);
-    if (l.require_tls && o.security && !o.security->require_tls && o.security->offers_tls()) {
-        auto strict = std::make_shared<ViewerSecurity>(*o.security);
-        strict->require_tls = true;
-        o.security = std::move(strict);
+    const bool stricter_tls =
+        l.require_tls && o.security && !o.security->require_tls && o.security->offers_tls();
+    if (stricter_tls || (o.security && o.security->allowed != l.security_types)) {
+        auto own = std::make_shared<ViewerSecurity>(*o.security);
+        own->require_tls = own->require_tls || stricter_tls;
+        own->allowed = l.security_types;
+        o.security = std::move(own);
     }
     const std::string& full = c.password_file.empty() ? settings.password_file : c.password_file;
     const std::string& view = c.viewonly_password_file.empty() ? settings.viewonly_password_file
@@ -336,6 +339,11 @@ std::vector<std::string> SessionRegistry::check(const Config& config,
         if (s.limits.require_tls && !(so.security && so.security->offers_tls()))
             problems.push_back("session '" + s.name +
                                "': require_tls, but viewer TLS is off (--viewer-tls off)");
+        if (!offers_anything(viewer_handshake_config(so, {})))
+            problems.push_back("session '" + s.name + "': security_types " +
+                               format_security_types(s.limits.security_types) +
+                               " leaves no security type its viewers could use (with its "
+                               "passwords, users and certificates)");
         const bool own_port = !s.listen.empty() || config.global.display_base > 0;
         if (own_port || !s.repeater_id.empty()) continue;
         ++on_shared;
@@ -688,6 +696,14 @@ void SessionRegistry::refuse(Connection* conn, const std::string& reason,
                              const std::string& log_reason) {
     LOG_WARN("viewer-refused", "peer=%s reason=\"%s\"", conn->peer().c_str(), log_reason.c_str());
     start_gate(conn, ViewerGate::Mode::kRefuse, reason, {});
+}
+
+bool SessionRegistry::locked_out(const sockaddr_storage& peer) {
+    const auto* addr = reinterpret_cast<const sockaddr*>(&peer);
+    if (!lockout_.blocked(addr, loop_.now(), nullptr)) return false;
+    LOG_WARN("viewer-refused", "peer=%s reason=\"locked out while authenticating\"",
+             peer_name(peer).c_str());
+    return true;
 }
 
 void SessionRegistry::auth_result(const sockaddr_storage& peer, bool ok) {

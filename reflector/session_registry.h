@@ -99,6 +99,7 @@ class SessionRegistry final : public ViewerRouter, public DialInRouter, public A
     void dial_in_finished(ServerDialIn* d) override;
     // AuthObserver
     void auth_result(const sockaddr_storage& peer, bool ok) override;
+    bool locked_out(const sockaddr_storage& peer) override;
 
   private:
     enum class Origin { kConfig, kDynamicId, kModeI };

@@ -1,5 +1,7 @@
 #include "reflector/startup_config.h"
 
+#include "reflector/security_types.h"
+
 #include "codec/decoder.h"
 #include "codec/rfb_constants.h"
 #include "reflector/tls_session.h"
@@ -36,6 +38,11 @@ void apply_flags(const Options& opt, Config& c) {
     if (opt.was_given("--max-quality")) d.max_quality = opt.max_quality;
     if (opt.was_given("--viewer-max-kbps")) d.viewer_max_kbps = opt.viewer_max_kbps;
     if (opt.was_given("--session-max-kbps")) d.session_max_kbps = opt.session_max_kbps;
+    if (opt.was_given("--security-types")) {
+        uint32_t mask = 0;
+        std::string error;  // each name was checked by the option itself
+        if (parse_security_types(opt.security_types, mask, error)) d.security_types = mask;
+    }
     g.defaults = apply_overrides(SessionLimits{}, d);
     // Servers dial in somewhere: the repeater port defaults as the config file's does.
     const bool ids = g.allow_dynamic_ids ||
@@ -137,6 +144,11 @@ bool build_registry_settings(const Options& opt, const Config& config, RegistryS
         }
         so.security = std::move(security);
     }
+    // Also without TLS, so that security_types rules the shared port's None and VncAuth.
+    auto security = so.security ? std::make_shared<ViewerSecurity>(*so.security)
+                                : std::make_shared<ViewerSecurity>();
+    security->allowed = config.global.defaults.security_types;
+    so.security = std::move(security);
     r.password_file = opt.password_file;
     r.viewonly_password_file = opt.viewonly_password_file;
     r.upstream_password_file = opt.upstream_password_file;

@@ -27,17 +27,6 @@ constexpr uint32_t kFenceRequest = 0x80000000u;
 constexpr uint8_t kFenceHello = 'h';
 constexpr uint8_t kFenceUpdate = 'u';
 
-rfb::ServerHandshakeConfig handshake_config(const SessionOptions& o,
-                                            const std::array<uint8_t, 16>& challenge) {
-    rfb::ServerHandshakeConfig c;
-    c.full_password = o.full_password;
-    c.viewonly_password = o.viewonly_password;
-    c.none_access = o.view_only_default ? rfb::AccessLevel::kViewOnly : rfb::AccessLevel::kFull;
-    c.challenge = challenge;
-    if (o.security) apply_viewer_security(*o.security, c);
-    return c;
-}
-
 const char* access_name(rfb::AccessLevel a) {
     switch (a) {
         case rfb::AccessLevel::kFull:
@@ -78,13 +67,24 @@ rfb::EncodeTuning tuning_for(int32_t encoding, const rfb::EncodeTuning& asked) {
 
 }  // namespace
 
+rfb::ServerHandshakeConfig viewer_handshake_config(const SessionOptions& o,
+                                                   const std::array<uint8_t, 16>& challenge) {
+    rfb::ServerHandshakeConfig c;
+    c.full_password = o.full_password;
+    c.viewonly_password = o.viewonly_password;
+    c.none_access = o.view_only_default ? rfb::AccessLevel::kViewOnly : rfb::AccessLevel::kFull;
+    c.challenge = challenge;
+    if (o.security) apply_viewer_security(*o.security, c);
+    return c;
+}
+
 ViewerConnection::ViewerConnection(Session& session, Connection* conn, uint64_t id,
                                    const std::array<uint8_t, 16>& challenge)
     : session_(session),
       conn_(conn),
       id_(id),
       peer_(conn->peer()),
-      handshake_(handshake_config(session.options(), challenge)),
+      handshake_(viewer_handshake_config(session.options(), challenge)),
       format_(rfb::PixelFormat::canonical()) {
     conn_->set_owner(this);
     pacer_.set_options(session.options().pacing);

@@ -25,6 +25,11 @@ class Session;
 struct CopyOp;
 struct FrameChange;
 
+// The handshake a viewer of a session with these options gets: its passwords and, with
+// options.security, the VeNCrypt sub-types that fit them.
+rfb::ServerHandshakeConfig viewer_handshake_config(const SessionOptions& options,
+                                                   const std::array<uint8_t, 16>& challenge);
+
 // Plays the RFB server for one viewer: handshake and auth, then SetPixelFormat, SetEncodings,
 // update requests and input. Updates are built from the session's dirty tiles; each tile body
 // comes from the shared EncodeCache, so the only per-viewer bytes are rectangle headers.

@@ -11,6 +11,9 @@ void apply_viewer_security(const ViewerSecurity& s, rfb::ServerHandshakeConfig& 
     namespace v = rfb::vencrypt;
     const bool passwords = c.full_password || c.viewonly_password || !c.credentials.empty();
     c.vencrypt_subtypes.clear();
+    const auto offer = [&](uint32_t subtype) {
+        if (s.allowed & security_bit_of_subtype(subtype)) c.vencrypt_subtypes.push_back(subtype);
+    };
     // Anonymous TLS first: viewers that take the server's order (libvncclient) then work
     // without a CA. Order buys no security anyway: the list travels before TLS, so a man in the
     // middle could strip X509 from it; a viewer that wants the certificate checked must insist
@@ -18,14 +21,20 @@ void apply_viewer_security(const ViewerSecurity& s, rfb::ServerHandshakeConfig& 
     // X509 first whatever the order here.
     for (const bool x509 : {false, true}) {
         if (x509 ? !s.x509 : !s.anonymous) continue;
-        if (s.check_plain) c.vencrypt_subtypes.push_back(x509 ? v::kX509Plain : v::kTLSPlain);
+        if (s.check_plain) offer(x509 ? v::kX509Plain : v::kTLSPlain);
         if (passwords)
-            c.vencrypt_subtypes.push_back(x509 ? v::kX509Vnc : v::kTLSVnc);
+            offer(x509 ? v::kX509Vnc : v::kTLSVnc);
         else if (!s.check_plain)
-            c.vencrypt_subtypes.push_back(x509 ? v::kX509None : v::kTLSNone);
+            offer(x509 ? v::kX509None : v::kTLSNone);
     }
-    c.plain_enabled = static_cast<bool>(s.check_plain);
-    c.offer_without_tls = !s.require_tls || c.vencrypt_subtypes.empty();
+    c.plain_enabled =
+        static_cast<bool>(s.check_plain) && (s.allowed & (kSecTlsPlain | kSecX509Plain)) != 0;
+    const bool clear_allowed = (s.allowed & (passwords ? kSecVncAuth : kSecNone)) != 0;
+    c.offer_without_tls = clear_allowed && (!s.require_tls || c.vencrypt_subtypes.empty());
+}
+
+bool offers_anything(const rfb::ServerHandshakeConfig& c) {
+    return c.offer_without_tls || !c.vencrypt_subtypes.empty();
 }
 
 rfb::HandshakeStep drive_viewer_handshake(rfb::ServerHandshake& hs, Connection& conn,
@@ -35,6 +44,13 @@ rfb::HandshakeStep drive_viewer_handshake(rfb::ServerHandshake& hs, Connection& 
     static const ViewerSecurity kNone;
     const ViewerSecurity& security = maybe_security ? *maybe_security : kNone;
     std::vector<uint8_t> out;
+    if (hs.expects_secret() && !conn.rx().empty() && security.observer &&
+        security.observer->locked_out(conn.peer_address())) {
+        // TigerVNC's words, as at accept: viewers and scripts know what they mean.
+        rfb::HandshakeStep step = hs.refuse_secret("Too many security failures", out);
+        if (!out.empty()) conn.send_copy(out);
+        return step;
+    }
     rfb::HandshakeStep step = hs.feed(conn.rx(), out);
     conn.consume(step.consumed);
     if (auto creds = hs.take_plain_check()) {

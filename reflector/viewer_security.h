@@ -7,6 +7,7 @@
 
 #include "codec/server_handshake.h"
 #include "reflector/connection.h"
+#include "reflector/security_types.h"
 #include "reflector/tls_session.h"
 
 namespace rfbcast {
@@ -17,6 +18,9 @@ class AuthObserver {
   public:
     virtual ~AuthObserver() = default;
     virtual void auth_result(const sockaddr_storage& peer, bool ok) = 0;
+    // Asked right before a secret is checked: an address locked out after this viewer
+    // connected (its other connections failed meanwhile) gets no further guess.
+    virtual bool locked_out(const sockaddr_storage& /*peer*/) { return false; }
 };
 
 // What a failed authentication is told, and how long after: an immediate answer would let a
@@ -30,6 +34,9 @@ struct ViewerSecurity {
     std::shared_ptr<const TlsCredentials> anonymous;  // null: no anonymous TLS sub-types
     std::shared_ptr<const TlsCredentials> x509;       // null: no certificate, no X509 sub-types
     bool require_tls = false;
+    // The security types this listener or session may offer (security_types.h); the ones that
+    // fit the passwords, users and certificates are then picked from these.
+    uint32_t allowed = kAllSecurityTypes;
     rfb::PlainCheck check_plain;  // empty: no users, no Plain sub-types
     // Runs `work` off the event loop, then `done` on it (the encode pool's background lane):
     // a Plain check is a slow password hash. Empty: inline.
@@ -40,7 +47,8 @@ struct ViewerSecurity {
 };
 
 // Adds the security part to a viewer's handshake config, whose passwords are already set: the
-// VeNCrypt sub-types that fit them (Vnc with passwords, None without, Plain with users).
+// VeNCrypt sub-types that fit them (Vnc with passwords, None without, Plain with users), within
+// security.allowed.
 void apply_viewer_security(const ViewerSecurity& security, rfb::ServerHandshakeConfig& config);
 
 // Feeds what `conn` received to a viewer's handshake, sends the replies, and switches the
@@ -56,6 +64,9 @@ rfb::HandshakeStep drive_viewer_handshake(rfb::ServerHandshake& handshake, Conne
                                           const ViewerSecurity* security,
                                           std::vector<uint8_t>& held_reply,
                                           const std::function<void(rfb::AccessLevel)>& deliver);
+
+// Whether a viewer could complete this handshake at all (check() refuses configs where not).
+bool offers_anything(const rfb::ServerHandshakeConfig& config);
 
 // "VeNCrypt/TLSVnc", "VncAuth", "None"... for logs.
 std::string viewer_security_name(const rfb::ServerHandshake& handshake);

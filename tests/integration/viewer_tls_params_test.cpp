@@ -8,7 +8,10 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <csignal>
+#include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -145,21 +148,27 @@ class ViewerTlsParams : public ::testing::Test {
             GTEST_SKIP() << "gnutls-cli is not installed (Debian gnutls-bin; install-deps --test)";
         cert_ = dir_.file("cert.pem");
         key_ = dir_.file("key.pem");
-        Process openssl;
         std::string err;
-        ASSERT_TRUE(openssl.start(
-            {"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-             "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1", "-addext",
-             "subjectAltName=IP:127.0.0.1", "-keyout", key_, "-out", cert_},
-            dir_.file("openssl.out"), dir_.file("openssl.err"), &err))
-            << err;
-        ASSERT_EQ(openssl.wait_for(milliseconds(20000)), 0);
+        ASSERT_NO_FATAL_FAILURE(make_certificate("127.0.0.1", cert_, key_));
         RfbcastOptions o;
         o.demo = true;
         o.password = "tls-pw";
         o.extra_args = {"--tls-cert-file", cert_, "--tls-key-file", key_};
         rfbcast_ = std::make_unique<Rfbcast>(dir_, o);
         ASSERT_TRUE(rfbcast_->start(&err)) << err;
+    }
+
+    // A self-signed P-256 certificate for `cn` (also its IP subjectAltName when numeric).
+    void make_certificate(const std::string& cn, const std::string& cert, const std::string& key) {
+        Process openssl;
+        std::string err;
+        ASSERT_TRUE(
+            openssl.start({"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                           "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj", "/CN=" + cn,
+                           "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert},
+                          dir_.file("openssl.out"), dir_.file("openssl.err"), &err))
+            << err;
+        ASSERT_EQ(openssl.wait_for(milliseconds(20000)), 0) << read_file(dir_.file("openssl.err"));
     }
 
     TempDir dir_;
@@ -196,6 +205,42 @@ TEST_F(ViewerTlsParams, TlsBelow12IsRefused) {
             {"--x509cafile", cert_, "--priority", std::string("NORMAL:-VERS-ALL:") + version},
             std::string("old-") + version);
         EXPECT_NE(r.code, 0) << version << " was accepted:\n" << r.out;
+    }
+}
+
+// A renewed certificate (certbot, cert-manager) is picked up on SIGHUP: new viewers get the
+// new one, without a restart.
+TEST_F(ViewerTlsParams, CertificateIsReloadedOnSighup) {
+    const std::string old_cert = dir_.file("old-cert.pem");
+    {
+        std::ifstream in(cert_, std::ios::binary);
+        std::ofstream out(old_cert, std::ios::binary);
+        out << in.rdbuf();
+    }
+    const std::string next_cert = dir_.file("next-cert.pem"), next_key = dir_.file("next-key.pem");
+    ASSERT_NO_FATAL_FAILURE(make_certificate("renewed.test", next_cert, next_key));
+    // Replaced the way renewal tools do: a new file renamed over the old path.
+    ASSERT_EQ(::rename(next_key.c_str(), key_.c_str()), 0);
+    ASSERT_EQ(::rename(next_cert.c_str(), cert_.c_str()), 0);
+    {
+        // Before the signal: still the old certificate.
+        TlsRelay relay(rfbcast_->port(), 261);
+        const CliResult r = gnutls_cli(dir_, relay.port(), {"--x509cafile", old_cert}, "before");
+        EXPECT_EQ(r.code, 0) << r.out << relay.error();
+    }
+    rfbcast_->process().signal(SIGHUP);
+    ASSERT_TRUE(wait_for_log_events(*rfbcast_, "reloaded", {}, {}, 1, milliseconds(10000)))
+        << rfbcast_->log_tail();
+    {
+        TlsRelay relay(rfbcast_->port(), 261);
+        const CliResult r = gnutls_cli(dir_, relay.port(), {"--x509cafile", cert_}, "after");
+        EXPECT_EQ(r.code, 0) << r.out << relay.error();
+        EXPECT_NE(r.out.find("CN=renewed.test"), std::string::npos) << r.out;
+    }
+    {
+        TlsRelay relay(rfbcast_->port(), 261);
+        const CliResult r = gnutls_cli(dir_, relay.port(), {"--x509cafile", old_cert}, "stale");
+        EXPECT_NE(r.code, 0) << "the old certificate is still served:\n" << r.out;
     }
 }
 

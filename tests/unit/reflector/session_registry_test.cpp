@@ -783,5 +783,76 @@ TEST_F(SessionRegistryTest, HandshakeDeadlineSpansTheRepeaterPreamble) {
     EXPECT_LT(closed_after, 11.5);
 }
 
+// A connection that reached the password prompt before its address was locked out gets no
+// guess after it: the parallel connections of a guesser count together.
+TEST_F(SessionRegistryTest, LockoutThatStartsMeanwhileRefusesTheWaitingGuess) {
+    add_session("lab").password_file = secret_file("pw", "right-pw");
+    start();
+    uint32_t late_result = 9;
+    std::string late_reason;
+    run_client([&] {
+        Client late;
+        Bytes challenge;
+        if (!late.connect(shared_port_) || late.read_text(12) != "RFB 003.008\n" ||
+            !late.send("RFB 003.008\n") || late.security_types(nullptr).empty() ||
+            !late.send(Bytes{2}) || !late.read(16, challenge))
+            return;
+        for (int i = 0; i < 5; ++i) {
+            Client c;
+            uint32_t r = 9;
+            if (c.connect(shared_port_)) c.handshake_password("wrong", &r);
+        }
+        const auto response =
+            rfb::vnc_auth_response(std::span<const uint8_t, 16>(challenge.data(), 16), "right-pw");
+        late.send(Bytes(response.begin(), response.end()));
+        late_result = late.read_u32();
+        const uint32_t len = late.read_u32();
+        if (len < 1000) late_reason = late.read_text(len);
+    });
+    EXPECT_EQ(late_result, 1u);
+    EXPECT_EQ(late_reason, "Too many security failures");
+    EXPECT_EQ(registry_->lockout().counters().blocks_started, 1u);
+}
+
+TEST_F(SessionRegistryTest, SecurityTypesArePerSession) {
+    auto security = std::make_shared<ViewerSecurity>();
+    std::string error;
+    security->anonymous = TlsCredentials::create(
+        TlsCredentialsConfig{TlsRole::kServer, TlsAuth::kAnonymous, {}, {}, {}, {}}, &error);
+    ASSERT_TRUE(security->anonymous) << error;
+    settings_.session_template.security = security;
+    const int clear_port = free_port(), tls_port = free_port();
+    SessionConfig& clear = add_session("clear");
+    clear.listen = "127.0.0.1:" + std::to_string(clear_port);
+    clear.password_file = secret_file("pw1", "password1");
+    clear.limits.security_types = kSecVncAuth;
+    SessionConfig& tls = add_session("tls");
+    tls.listen = "127.0.0.1:" + std::to_string(tls_port);
+    tls.password_file = secret_file("pw2", "password2");
+    tls.limits.security_types = kSecTlsVnc | kSecX509Vnc;
+    start();
+    Bytes clear_types, tls_types, subtypes;
+    run_client([&] {
+        Client a, b;
+        if (a.connect(clear_port) && a.read_text(12) == "RFB 003.008\n" && a.send("RFB 003.008\n"))
+            clear_types = a.security_types(nullptr);
+        if (b.connect(tls_port) && b.read_text(12) == "RFB 003.008\n" && b.send("RFB 003.008\n"))
+            tls_types = b.security_types(nullptr);
+        // VeNCrypt 0.2: the sub-type list names TLSVnc alone (no certificate, so no X509Vnc).
+        if (b.send(Bytes{19}) && b.read(2, subtypes) && b.send(Bytes{0, 2})) b.read(6, subtypes);
+    });
+    EXPECT_EQ(clear_types, Bytes{2});
+    EXPECT_EQ(tls_types, Bytes{19});
+    EXPECT_EQ(subtypes, (Bytes{0, 1, 0, 0, 1, 2}));  // accepted, 1 sub-type, 258 = TLSVnc
+
+    // Only X509 sub-types, but no certificate: nothing a viewer could use.
+    tls.limits.security_types = kSecX509Vnc;
+    const auto problems = SessionRegistry::check(config_, settings_);
+    ASSERT_EQ(problems.size(), 1u);
+    EXPECT_NE(problems[0].find("'tls': security_types x509vnc leaves no security type"),
+              std::string::npos)
+        << problems[0];
+}
+
 }  // namespace
 }  // namespace rfbcast
