@@ -25,10 +25,11 @@ constexpr size_t kMaxNameLength = 64;
 // The repeater handshake carries "ID:" and the ID in a 250-byte, NUL-padded field.
 constexpr size_t kMaxRepeaterIdLength = 64;
 
-constexpr const char* kGlobalKeys[] = {"listen",       "repeater_listen", "allow_dynamic_ids",
-                                       "display_base", "log_level",       "log_format",
-                                       "cache_mb",     "encode_threads",  "stats_interval",
-                                       "session",      "mode1_allow",     "dynamic_id_key_file"};
+constexpr const char* kGlobalKeys[] = {
+    "listen",         "repeater_listen", "allow_dynamic_ids",  "display_base",
+    "log_level",      "log_format",      "cache_mb",           "encode_threads",
+    "stats_interval", "session",         "mode1_allow",        "dynamic_id_key_file",
+    "http_listen",    "web_root",        "web_token_key_file", "web_origins"};
 constexpr const char* kSessionKeys[] = {"name",
                                         "upstream",
                                         "repeater_id",
@@ -39,6 +40,9 @@ constexpr const char* kSessionKeys[] = {"name",
                                         "upstream_username_file",
                                         "reverse_listen",
                                         "repeater_secret_file",
+                                        "web_view_token_file",
+                                        "web_control_token_file",
+                                        "web_require_token",
                                         "display",
                                         "allow",
                                         "deny"};
@@ -508,6 +512,26 @@ void Loader::read_global(const toml::table& root) {
                 g.max_total_viewers = static_cast<size_t>(*n);
         } else if (key == "users_file") {
             if (auto p = nonempty_string(v, key)) g.users_file = *p;
+        } else if (key == "http_listen") {
+            // Empty: no HTTP listener.
+            if (auto text = string_value(v, key)) {
+                if (text->empty())
+                    g.http_listen.clear();
+                else
+                    listen_value(v, key, g.http_listen);
+            }
+        } else if (key == "web_root") {
+            if (auto p = nonempty_string(v, key)) g.web_root = *p;
+        } else if (key == "web_token_key_file") {
+            if (auto p = nonempty_string(v, key)) g.web_token_key_file = *p;
+        } else if (key == "web_origins") {
+            const auto* list = v.as_array();
+            if (!list)
+                add(v.source().begin, key,
+                    std::string("expected an array of origins, got ") + type_name(v));
+            else
+                for (const toml::node& e : *list)
+                    if (auto text = nonempty_string(e, key)) g.web_origins.push_back(*text);
         } else if (key == "dynamic_id_key_file") {
             if (auto p = nonempty_string(v, key)) g.dynamic_id_key_file = *p;
         } else if (key == "mode1_allow") {
@@ -631,6 +655,12 @@ void Loader::read_session(const toml::table& t) {
             if (auto n = integer_value(v, key, 0, 9999)) s.display = static_cast<int>(*n);
         } else if (key == "repeater_secret_file") {
             if (auto p = nonempty_string(v, key)) s.repeater_secret_file = *p;
+        } else if (key == "web_view_token_file") {
+            if (auto p = nonempty_string(v, key)) s.web_view_token_file = *p;
+        } else if (key == "web_control_token_file") {
+            if (auto p = nonempty_string(v, key)) s.web_control_token_file = *p;
+        } else if (key == "web_require_token") {
+            if (auto b = bool_value(v, key)) s.web_require_token = *b;
         } else if (key == "password_file" || key == "viewonly_password_file" ||
                    key == "upstream_password_file" || key == "upstream_username_file") {
             if (auto p = nonempty_string(v, key)) {
@@ -978,6 +1008,11 @@ std::string describe(const Config& config) {
     append_value(out, "max_preauth_per_address", std::to_string(g.max_preauth_per_address));
     append_value(out, "max_total_viewers", std::to_string(g.max_total_viewers));
     if (!g.users_file.empty()) append_value(out, "users_file", g.users_file);
+    append_value(out, "http_listen", g.http_listen.empty() ? "(none)" : g.http_listen);
+    if (!g.web_root.empty()) append_value(out, "web_root", g.web_root);
+    if (!g.web_token_key_file.empty())
+        append_value(out, "web_token_key_file", g.web_token_key_file);
+    append_list(out, "web_origins", g.web_origins);
 
     append_limits(out, g.defaults);
     out += '\n';
@@ -996,6 +1031,11 @@ std::string describe(const Config& config) {
         if (!s.reverse_listen.empty()) append_value(out, "reverse_listen", s.reverse_listen);
         if (!s.repeater_secret_file.empty())
             append_value(out, "repeater_secret_file", s.repeater_secret_file);
+        if (!s.web_view_token_file.empty())
+            append_value(out, "web_view_token_file", s.web_view_token_file);
+        if (!s.web_control_token_file.empty())
+            append_value(out, "web_control_token_file", s.web_control_token_file);
+        if (s.web_require_token) append_value(out, "web_require_token", "true");
         if (s.display >= 0) append_value(out, "display", std::to_string(s.display));
         append_list(out, "allow", s.allow);
         append_list(out, "deny", s.deny);

@@ -41,6 +41,11 @@
 //   max_total_viewers = 10000          # viewers of all sessions together
 //   users_file = "/etc/rfbcast/users"  # VeNCrypt Plain users (only offered inside TLS)
 //   require_tls = false                # (also a session key) viewers must use VeNCrypt
+//   http_listen = "0.0.0.0:5800"       # browser viewers: noVNC page, listing, WebSocket
+//                                      # (HTTPS too with tls_cert_file); "" = none
+//   web_root = "/usr/share/rfbcast/web"  # the viewer page and noVNC (default: next to the binary)
+//   web_token_key_file = "..."         # key of signed links (rfbcast --make-web-token)
+//   web_origins = ["https://school.example"]  # pages a WebSocket may come from (absent: any)
 //   security_types = ["x509vnc", "tlsvnc"]  # (also a session key) what viewers may be offered:
 //                                      # none, vncauth, tlsnone, tlsvnc, tlsplain, x509none,
 //                                      # x509vnc, x509plain (absent: all that fit)
@@ -53,6 +58,9 @@
 //   reverse_listen = "0.0.0.0:5501"    # or: servers dial this port (vncconfig -connect,
 //                                      # x11vnc -connect HOST:PORT) and become the upstream
 //   repeater_secret_file = "..."       # servers must dial in as ID:<id>:<secret>
+//   web_view_token_file = "..."        # browser link /view/<name>?token=<this>: view-only
+//   web_control_token_file = "..."     # ... with control
+//   web_require_token = false          # browsers need a token; the listing hides the session
 //   display = 3                        # with display_base: listens on display_base + 3
 //   repeater_id = "1234"               # viewers reach the session by this ID on the shared
 //                                      # port; without upstream, the server dials in with it
@@ -148,15 +156,20 @@ struct SessionConfig {
     std::string repeater_secret_file;      // a server dialling in must send ID:<id>:<secret>
     int display = -1;                      // its number for display_base; -1: its position
     std::vector<std::string> allow, deny;  // client CIDRs, on top of the global lists
-    SessionLimitOverrides overrides;       // what its table set
-    SessionLimits limits;                  // the global defaults with its overrides applied
-    std::string origin;                    // "file:line:col" of its table, for later messages
+    // Browser links (web_token.h): fixed tokens for view-only and control links; with
+    // web_require_token a browser needs a token (static or signed) and the listing hides it.
+    std::string web_view_token_file, web_control_token_file;
+    bool web_require_token = false;
+    SessionLimitOverrides overrides;  // what its table set
+    SessionLimits limits;             // the global defaults with its overrides applied
+    std::string origin;               // "file:line:col" of its table, for later messages
 
     bool server_dials_in() const { return upstream.empty(); }
 };
 
 inline constexpr const char* kDefaultListen = "0.0.0.0:5900";
 inline constexpr const char* kDefaultRepeaterListen = "0.0.0.0:5500";
+inline constexpr const char* kDefaultHttpListen = "0.0.0.0:5800";
 
 struct GlobalConfig {
     std::string listen = kDefaultListen;  // empty: no shared viewer port
@@ -178,10 +191,17 @@ struct GlobalConfig {
     // Proxies whose PROXY protocol header (v1 or v2) names the real client; from anyone else
     // a header is not expected and the socket's peer is the client.
     std::vector<std::string> trusted_proxies;
-    size_t max_preauth = 2048;                // connections authenticating at once
-    size_t max_preauth_per_address = 256;     // ... from one address: a school NAT is one
-    size_t max_total_viewers = 10000;         // all sessions together
-    std::string users_file;                   // VeNCrypt Plain users
+    size_t max_preauth = 2048;             // connections authenticating at once
+    size_t max_preauth_per_address = 256;  // ... from one address: a school NAT is one
+    size_t max_total_viewers = 10000;      // all sessions together
+    std::string users_file;                // VeNCrypt Plain users
+    // Browser viewers (issue 8): the HTTP listener (noVNC page, listing, WebSocket; also
+    // HTTPS with the viewers' certificate), where its files are, the key signed links are made
+    // with, and the page origins a WebSocket may come from (empty: any).
+    std::string http_listen = kDefaultHttpListen;  // empty: none
+    std::string web_root;                          // empty: found next to the binary
+    std::string web_token_key_file;
+    std::vector<std::string> web_origins;
     bool require_tls = false;                 // viewers: VeNCrypt only
     SessionLimitOverrides default_overrides;  // the limit keys written at the top level
     SessionLimits defaults;                   // built-in defaults with those applied

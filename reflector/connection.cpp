@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 
@@ -51,6 +52,14 @@ void Connection::start() {
 }
 
 void Connection::consume(size_t n) {
+    if (ws_) {
+        ws_head_ += std::min(n, ws_in_.size() - ws_head_);
+        if (ws_head_ == ws_in_.size()) {
+            ws_in_.clear();
+            ws_head_ = 0;
+        }
+        return;
+    }
     if (tls_) {
         plain_head_ += std::min(n, plain_tail_ - plain_head_);
         if (plain_head_ == plain_tail_) plain_head_ = plain_tail_ = 0;
@@ -83,6 +92,19 @@ void Connection::send(SharedBytes bytes, size_t offset, size_t len) {
     if (closing_ || !bytes || offset >= bytes->size()) return;
     len = std::min(len, bytes->size() - offset);
     if (len == 0) return;
+    if (ws_) {
+        // One binary frame per piece: the shared payload still goes out uncopied, behind its
+        // own 2-10 header bytes.
+        std::array<uint8_t, rfb::kWsMaxServerHeaderSize> header{};
+        const size_t n = rfb::write_ws_frame_header(header, rfb::WsOpcode::kBinary, len);
+        send_below_ws(make_shared_bytes(std::vector<uint8_t>(header.begin(), header.begin() + n)),
+                      0, n);
+    }
+    send_below_ws(std::move(bytes), offset, len);
+}
+
+void Connection::send_below_ws(SharedBytes bytes, size_t offset, size_t len) {
+    if (closing_) return;
     if (!tls_) {
         queue(std::move(bytes), offset, len);
         return;
@@ -146,6 +168,80 @@ void Connection::flush() {
     loop_.submit_sendmsg(slot_, fd_, &msg_);
 }
 
+void Connection::start_websocket(size_t max_frame_payload) {
+    if (closing_ || ws_) return;
+    ws_ = std::make_unique<rfb::WebSocketFrameReader>(max_frame_payload);
+    // Frames that came with the upgrade request are parsed with the next input.
+}
+
+bool Connection::lower_input(bool raw_arrived) {
+    bool got = raw_arrived;
+    if (tls_) got = tls_input();
+    if (ws_ && !closing_) got = ws_input();
+    return got;
+}
+
+bool Connection::ws_input() {
+    bool got = false;
+    while (!closing_) {
+        const size_t held = ws_in_.size() - ws_head_;
+        if (held >= limits_.rx_cap) break;  // the owner has to consume first
+        if (ws_head_ > 0 && ws_head_ >= held) {
+            ws_in_.erase(ws_in_.begin(), ws_in_.begin() + static_cast<ptrdiff_t>(ws_head_));
+            ws_head_ = 0;
+        }
+        std::span<const uint8_t> below =
+            tls_ ? std::span<const uint8_t>(plain_.data() + plain_head_, plain_tail_ - plain_head_)
+                 : std::span<const uint8_t>(rx_.data() + rx_head_, rx_tail_ - rx_head_);
+        if (below.empty()) break;
+        // Payload never outgrows its input, so this keeps ws_in_ within rx_cap.
+        below = below.first(std::min(below.size(), limits_.rx_cap - held));
+        const size_t before = ws_in_.size();
+        const rfb::WsEvent ev = ws_->feed(below, ws_in_);
+        got |= ws_in_.size() > before;
+        if (tls_) {
+            plain_head_ += ev.consumed;
+            if (plain_head_ == plain_tail_) plain_head_ = plain_tail_ = 0;
+        } else {
+            rx_head_ += ev.consumed;
+            if (rx_head_ == rx_tail_ && !recv_in_flight_) rx_head_ = rx_tail_ = 0;
+        }
+        switch (ev.kind) {
+            case rfb::WsEvent::kNeedMore:
+                if (ev.consumed == 0) return got;
+                break;
+            case rfb::WsEvent::kPing: {
+                std::vector<uint8_t> pong;
+                rfb::append_ws_pong_frame(pong, ev.payload);
+                const size_t n = pong.size();
+                send_below_ws(make_shared_bytes(std::move(pong)), 0, n);
+                break;
+            }
+            case rfb::WsEvent::kPong:
+                break;
+            case rfb::WsEvent::kClose:
+                ws_send_close_now(ev.close_code == rfb::kWsCloseNoStatus ? rfb::kWsCloseNormal
+                                                                         : ev.close_code);
+                fail("peer closed the WebSocket (code " + std::to_string(ev.close_code) + ")");
+                return got;
+            case rfb::WsEvent::kError:
+                ws_send_close_now(ev.close_code);
+                fail(std::string("WebSocket: ") + ev.error + " (close code " +
+                     std::to_string(ev.close_code) + ")");
+                return got;
+        }
+    }
+    return got;
+}
+
+void Connection::ws_send_close_now(uint16_t code) {
+    if (tls_ || send_in_flight_ || !tx_.empty() || connect_in_flight_) return;
+    std::vector<uint8_t> frame;
+    if (!rfb::append_ws_close_frame(frame, code)) return;
+    const ssize_t n = ::send(fd_, frame.data(), frame.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n > 0) sent_total_ += static_cast<size_t>(n);
+}
+
 void Connection::start_tls(std::unique_ptr<TlsSession> session) {
     if (closing_ || tls_ || !session) return;
     tls_ = std::move(session);
@@ -157,7 +253,7 @@ void Connection::start_tls(std::unique_ptr<TlsSession> session) {
     loop_.defer([this] {
         tls_kick_scheduled_ = false;
         if (!closing_) {
-            const bool got = tls_input();
+            const bool got = lower_input(false);
             if (!closing_) deliver(got);
             tls_finish_eof();
         }
@@ -264,6 +360,8 @@ void Connection::deliver(bool have_data) {
     if (!owner_) {  // closing after a last send: input is moot
         if (!recv_in_flight_) rx_head_ = rx_tail_ = 0;
         plain_head_ = plain_tail_ = 0;
+        ws_in_.clear();
+        ws_head_ = 0;
         return;
     }
     while (!closing_ && owner_) {
@@ -278,11 +376,12 @@ void Connection::deliver(bool have_data) {
         in_callback_ = true;
         owner_->on_data(*this);
         in_callback_ = false;
-        if (!tls_ || closing_ || !owner_) return;
-        // Records that did not fit before the owner consumed, or (after start_tls inside
-        // on_data) the ciphertext that came with the last plaintext bytes.
-        have_data = tls_input();
-        if (!have_data && !closing_ && plain_tail_ - plain_head_ >= limits_.rx_cap)
+        if ((!tls_ && !ws_) || closing_ || !owner_) return;
+        // Records or frames that did not fit before the owner consumed, or (after start_tls
+        // or start_websocket inside on_data) the bytes that came with the last ones.
+        have_data = lower_input(false);
+        const size_t held = ws_ ? ws_in_.size() - ws_head_ : plain_tail_ - plain_head_;
+        if (!have_data && !closing_ && held >= limits_.rx_cap)
             fail("message larger than the input cap of " + std::to_string(limits_.rx_cap) +
                  " bytes");
     }
@@ -305,6 +404,13 @@ void Connection::close_when_sent() {
     if (tls_ && !tls_->handshake_done()) {
         close();
         return;
+    }
+    if (ws_) {
+        // The browser hears an orderly end (noVNC shows the RFB reason sent before it).
+        std::vector<uint8_t> frame;
+        rfb::append_ws_close_frame(frame, rfb::kWsCloseNormal);
+        const size_t n = frame.size();
+        send_below_ws(make_shared_bytes(std::move(frame)), 0, n);
     }
     if (queued_ == 0 && !flush_scheduled_ && !tls_) {
         close();
@@ -370,10 +476,10 @@ void Connection::on_completion(OpKind op, int32_t res, uint32_t /*flags*/) {
                 recv_total_ += static_cast<size_t>(res);
                 if (!owner_) {
                     deliver(false);  // discards
-                } else if (tls_) {
-                    const bool got = tls_input();
+                } else if (tls_ || ws_) {
+                    const bool got = lower_input(true);
                     if (!closing_) deliver(got);
-                    tls_finish_eof();
+                    if (tls_) tls_finish_eof();
                 } else {
                     deliver(true);
                 }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "codec/shared_bytes.h"
+#include "codec/websocket_frame_reader.h"
 #include "reflector/event_loop.h"
 #include "reflector/tls_session.h"
 
@@ -66,6 +67,7 @@ class Connection final : public IoHandler {
     void start();
 
     std::span<const uint8_t> rx() const {
+        if (ws_) return {ws_in_.data() + ws_head_, ws_in_.size() - ws_head_};
         if (tls_) return {plain_.data() + plain_head_, plain_tail_ - plain_head_};
         return {rx_.data() + rx_head_, rx_tail_ - rx_head_};
     }
@@ -79,6 +81,13 @@ class Connection final : public IoHandler {
     void start_tls(std::unique_ptr<TlsSession> session);
     // The session once start_tls() was called (nullptr before): its state and description.
     const TlsSession* tls() const { return tls_.get(); }
+
+    // From the next byte on (above TLS, if any) the connection carries RFC 6455 frames: rx()
+    // shows the binary frames' payload, each send() goes out as one binary frame, pings are
+    // answered, and a close frame or a framing error closes the connection (on_closed names it).
+    // Output queued before this call (the HTTP 101 answer) goes out as it is.
+    void start_websocket(size_t max_frame_payload);
+    bool websocket() const { return ws_ != nullptr; }
 
     void send(SharedBytes bytes) { send(std::move(bytes), 0, SIZE_MAX); }
     void send(SharedBytes bytes, size_t offset, size_t len);
@@ -137,6 +146,16 @@ class Connection final : public IoHandler {
     void tls_send_alert();
     // The peer's close_notify came: once its last plaintext was delivered, close.
     void tls_finish_eof();
+    // Below WebSocket framing: queues bytes as they are, for TLS or the socket.
+    void send_below_ws(SharedBytes bytes, size_t offset, size_t len);
+    // WebSocket: unframes what the layer below holds into ws_in_, as far as it fits; true when
+    // new payload arrived. Answers pings; a close or a framing error fails the connection.
+    bool ws_input();
+    // The layer below WebSocket: new input arrived there (decrypts first with TLS).
+    bool lower_input(bool raw_arrived);
+    // A close frame, sent at once when nothing is queued ahead of it (the connection is about to
+    // fail; with TLS it would need encrypting, so it is left out).
+    void ws_send_close_now(uint16_t code);
 
     struct Chunk {
         SharedBytes bytes;
@@ -176,6 +195,11 @@ class Connection final : public IoHandler {
     bool tls_kick_scheduled_ = false;
     bool tls_bye_sent_ = false;
     bool tls_eof_ = false;
+
+    // WebSocket (all unused without it).
+    std::unique_ptr<rfb::WebSocketFrameReader> ws_;
+    std::vector<uint8_t> ws_in_;  // unframed input
+    size_t ws_head_ = 0;
 
     bool closing_ = false;
     bool close_when_sent_ = false;

@@ -1,4 +1,5 @@
 #include <array>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -18,6 +19,8 @@
 #include "reflector/stats_logger.h"
 #include "reflector/tile_encode_service.h"
 #include "reflector/user_file.h"
+#include "reflector/web_server.h"
+#include "reflector/web_token.h"
 
 using namespace rfbcast;
 
@@ -46,6 +49,34 @@ int print_id_token(const Options& opt) {
     return 0;
 }
 
+// --make-web-token: a signed browser link for a session.
+int make_web_token_cmd(const Options& opt) {
+    if (opt.web_token_key_file.empty()) return fail("--make-web-token needs --web-token-key-file");
+    std::string key, error;
+    if (!read_secret_file(opt.web_token_key_file, key, error, SecretKind::kPassword))
+        return fail(error);
+    const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    const WebAccess access =
+        opt.web_token_access == "control" ? WebAccess::kControl : WebAccess::kView;
+    const std::string token =
+        make_web_token(key, opt.make_web_token, access, now + opt.web_token_ttl_s);
+    if (token.empty()) return fail("cannot sign the token");
+    std::printf("%s\n", token.c_str());
+    return 0;
+}
+
+// The HTTP listener's settings: the viewer's files, and HTTPS with the viewers' certificate.
+std::shared_ptr<HttpSettings> http_settings(const GlobalConfig& g, const RegistrySettings& r,
+                                            const StaticFiles* files) {
+    auto h = std::make_shared<HttpSettings>();
+    h->files = files;
+    if (r.session_template.security) h->tls = r.session_template.security->x509;
+    h->allowed_origins = g.web_origins;
+    return h;
+}
+
 // --hash-password: the password comes on standard input (never the command line).
 int hash_password(const std::string& user) {
     std::string password;
@@ -68,6 +99,7 @@ int main(int argc, char** argv) {
     log_configure(opt.log_level, opt.log_format);
     if (!opt.print_id_token.empty()) return print_id_token(opt);
     if (!opt.hash_password_user.empty()) return hash_password(opt.hash_password_user);
+    if (!opt.make_web_token.empty()) return make_web_token_cmd(opt);
 
     Config config;
     std::vector<std::string> errors;
@@ -93,6 +125,18 @@ int main(int argc, char** argv) {
                                                  : default_encode_threads());
     TileEncodeService encoder(cache, pool);
     SessionRegistry registry(*loop, encoder, settings);
+    StaticFiles web_files;
+    std::unique_ptr<WebServer> web;
+    if (!g.http_listen.empty()) {
+        const std::string root = find_web_root(g.web_root);
+        if (root.empty()) {
+            LOG_WARN("web-root-missing",
+                     "note=\"no viewer page found (--web-root); browsers get WebSocket only\"");
+        } else if (!web_files.load(root, size_t{64} << 20, error)) {
+            return fail(error);
+        }
+        web = std::make_unique<WebServer>(*loop, registry, http_settings(g, settings, &web_files));
+    }
 
     SignalWatcher signals(*loop, [&](int signo) {
         if (signo != SIGHUP) {
@@ -115,6 +159,7 @@ int main(int argc, char** argv) {
                 LOG_ERROR("reload-failed", "problem=\"%s\"", p.c_str());
             return;
         }
+        if (web) web->set_settings(http_settings(next.global, next_settings, &web_files));
         registry.update_settings(std::move(next_settings));
         if (!registry.apply(next, why))
             LOG_ERROR("reload-failed", "problem=\"%s\"", why.c_str());
@@ -125,6 +170,7 @@ int main(int argc, char** argv) {
     // What stays registered once every connection and listener is gone.
     const size_t baseline = loop->handler_count();
     if (!registry.apply(config, error)) return fail(error);
+    if (web && !web->listen(g.http_listen, error)) return fail("http_listen: " + error);
 
     LOG_INFO("started", "version=%s sessions=%zu encode-threads=%u", RFBCAST_VERSION,
              registry.session_count(), pool.threads());

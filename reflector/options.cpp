@@ -113,6 +113,27 @@ std::optional<int> parse_options(int argc, char** argv, Options& o) {
         ->envname("RFBCAST_TLS_CERT_FILE");
     app.add_option("--tls-key-file", o.tls_key_file, "PEM private key of --tls-cert-file")
         ->envname("RFBCAST_TLS_KEY_FILE");
+    app.add_option("--http-listen", o.http_listen,
+                   "ADDR:PORT of the browser viewer (noVNC page, session listing, WebSocket at "
+                   "/ws/<session>; HTTPS as well with --tls-cert-file); 'off' for none")
+        ->envname("RFBCAST_HTTP_LISTEN")
+        ->capture_default_str();
+    app.add_option("--web-root", o.web_root,
+                   "Directory of the browser viewer's files (default: web/ next to the binary, "
+                   "then ../share/rfbcast/web)")
+        ->envname("RFBCAST_WEB_ROOT");
+    app.add_option("--web-token-key-file", o.web_token_key_file,
+                   "File with the key browser links are signed with (--make-web-token)")
+        ->envname("RFBCAST_WEB_TOKEN_KEY_FILE");
+    app.add_option("--make-web-token", o.make_web_token,
+                   "Print a signed token for this session's browser link "
+                   "(/view/<session>?token=...), and exit; needs --web-token-key-file");
+    app.add_option("--web-token-access", o.web_token_access, "What a made token grants")
+        ->check(CLI::IsMember({"view", "control"}))
+        ->capture_default_str();
+    app.add_option("--web-token-ttl", o.web_token_ttl_s, "How long a made token lasts, seconds")
+        ->check(CLI::Range(int64_t{60}, int64_t{366} * 86400))
+        ->capture_default_str();
     app.add_option("--users-file", o.users_file,
                    "Users for VeNCrypt Plain (inside TLS only), one 'name:pbkdf2-sha256:...' "
                    "line each (rfbcast --hash-password makes them)")

@@ -1,4 +1,5 @@
 #pragma once
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -42,8 +43,15 @@ struct Options {
     // Viewer security (issue 7).
     std::string viewer_tls = "prefer";  // prefer, require or off
     std::string tls_cert_file, tls_key_file;
-    std::string users_file;                   // VeNCrypt Plain users (name:pbkdf2-sha256:...)
-    std::vector<std::string> security_types;  // empty: all that fit
+    std::string users_file;  // VeNCrypt Plain users (name:pbkdf2-sha256:...)
+    // Browser viewers (issue 8).
+    std::string http_listen = "0.0.0.0:5800";  // "" or "off": none
+    std::string web_root;
+    std::string web_token_key_file;
+    std::string make_web_token;  // a session: print a signed link token for it, and exit
+    std::string web_token_access = "view";
+    int64_t web_token_ttl_s = 3600;
+    std::vector<std::string> security_types;                // empty: all that fit
     std::vector<std::string> allow, deny, trusted_proxies;  // client CIDRs
     size_t max_preauth = 2048, max_preauth_per_address = 256, max_total_viewers = 10000;
     std::string hash_password_user;  // --hash-password NAME: print a users-file line, exit

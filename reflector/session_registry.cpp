@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 
 #include <nettle/memops.h>
 
@@ -281,6 +282,7 @@ SessionRegistry::Entry* SessionRegistry::create_entry(Origin origin, SessionConf
         !read_secret_file(e->config.repeater_secret_file, e->repeater_secret, error,
                           SecretKind::kPassword))
         return nullptr;
+    read_web_tokens(*e);
     e->session = std::make_unique<Session>(loop_, std::move(so), encoder_);
     if (!build_upstream(*e, error)) return nullptr;
     Entry* ep = e.get();
@@ -406,6 +408,13 @@ bool SessionRegistry::apply(const Config& config, std::string& error) {
     if (first)
         preauth_ =
             std::make_shared<PreauthLimit>(global_.max_preauth, global_.max_preauth_per_address);
+    web_token_key_.clear();
+    if (!global_.web_token_key_file.empty() &&
+        !read_secret_file(global_.web_token_key_file, web_token_key_, error,
+                          SecretKind::kPassword)) {
+        error = "web_token_key_file: " + error;
+        return false;
+    }
     dynamic_id_key_.clear();
     if (!global_.dynamic_id_key_file.empty() &&
         !read_secret_file(global_.dynamic_id_key_file, dynamic_id_key_, error,
@@ -472,6 +481,7 @@ bool SessionRegistry::apply(const Config& config, std::string& error) {
         if (!c.repeater_secret_file.empty())
             read_secret_file(c.repeater_secret_file, e->repeater_secret, why,
                              SecretKind::kPassword);
+        read_web_tokens(*e);
         if (upstream_changed) {
             if (!build_upstream(*e, why)) {
                 LOG_ERROR("upstream-not-updated", "session=%s reason=\"%s\"", c.name.c_str(),
@@ -631,7 +641,8 @@ void SessionRegistry::accept_viewer(const std::string& session, int fd, const st
     admit_viewer(session, conn);
 }
 
-void SessionRegistry::admit_viewer(const std::string& session, Connection* conn) {
+void SessionRegistry::admit_viewer(const std::string& session, Connection* conn,
+                                   std::optional<rfb::ServerHandshake> preset) {
     const auto* addr = reinterpret_cast<const sockaddr*>(&conn->peer_address());
     if (!address_allowed(addr, nullptr)) {
         ++stats_.refused_by_address;
@@ -660,7 +671,7 @@ void SessionRegistry::admit_viewer(const std::string& session, Connection* conn)
             refuse(conn, "this session was removed", "session gone");
             return;
         }
-        attach_viewer(*e->session, conn, std::nullopt, std::move(*ticket));
+        attach_viewer(*e->session, conn, std::move(preset), std::move(*ticket));
         return;
     }
     switch (shared_mode_) {
@@ -696,6 +707,131 @@ void SessionRegistry::refuse(Connection* conn, const std::string& reason,
                              const std::string& log_reason) {
     LOG_WARN("viewer-refused", "peer=%s reason=\"%s\"", conn->peer().c_str(), log_reason.c_str());
     start_gate(conn, ViewerGate::Mode::kRefuse, reason, {});
+}
+
+// --- browsers ----------------------------------------------------------------------------------
+
+void SessionRegistry::read_web_tokens(Entry& e) {
+    std::string why;
+    e.web_view_token.clear();
+    e.web_control_token.clear();
+    if (!e.config.web_view_token_file.empty() &&
+        !read_secret_file(e.config.web_view_token_file, e.web_view_token, why,
+                          SecretKind::kPassword))
+        LOG_ERROR("web-token-unreadable", "session=%s problem=\"%s\"", e.config.name.c_str(),
+                  why.c_str());
+    if (!e.config.web_control_token_file.empty() &&
+        !read_secret_file(e.config.web_control_token_file, e.web_control_token, why,
+                          SecretKind::kPassword))
+        LOG_ERROR("web-token-unreadable", "session=%s problem=\"%s\"", e.config.name.c_str(),
+                  why.c_str());
+}
+
+bool SessionRegistry::web_address_allowed(const sockaddr_storage& peer) {
+    return address_allowed(reinterpret_cast<const sockaddr*>(&peer), nullptr);
+}
+
+std::vector<WebSessionInfo> SessionRegistry::listed_sessions() {
+    std::vector<WebSessionInfo> out;
+    for (const auto& [name, e] : entries_) {
+        if (e->config.web_require_token || e->origin == Origin::kModeI) continue;
+        WebSessionInfo info;
+        info.name = name;
+        info.desktop = e->session->desktop_name();
+        info.width = static_cast<int>(e->session->framebuffer().width());
+        info.height = static_cast<int>(e->session->framebuffer().height());
+        info.viewers = e->session->viewer_count();
+        info.upstream_up = e->upstream && e->upstream->connected();
+        out.push_back(std::move(info));
+    }
+    return out;
+}
+
+std::string SessionRegistry::default_web_session() {
+    return entries_.size() == 1 ? entries_.begin()->first : std::string();
+}
+
+WebEntry SessionRegistry::web_entry(const std::string& session, const std::string* token,
+                                    const sockaddr_storage& peer) {
+    WebEntry r;
+    Entry* e = find_entry(session);
+    if (!e || e->origin == Origin::kModeI) {
+        r.http_status = 404;
+        r.message = "There is no session named \"" + session + "\" here.";
+        return r;
+    }
+    if (!address_allowed(reinterpret_cast<const sockaddr*>(&peer), e)) {
+        r.message = "Your address may not watch this session.";
+        return r;
+    }
+    if (lockout_.blocked(reinterpret_cast<const sockaddr*>(&peer), loop_.now(), nullptr)) {
+        r.message = "Too many failed attempts from your address. Try again later.";
+        return r;
+    }
+    if (!token || token->empty()) {
+        if (e->config.web_require_token) {
+            r.message = "This session opens only from a link with a token.";
+            return r;
+        }
+        r.ok = true;  // RFB authentication decides, as for a native viewer
+        return r;
+    }
+    WebAccess access = WebAccess::kNone;
+    if (!e->web_control_token.empty() && web_token_equal(e->web_control_token, *token))
+        access = WebAccess::kControl;
+    else if (!e->web_view_token.empty() && web_token_equal(e->web_view_token, *token))
+        access = WebAccess::kView;
+    else if (!web_token_key_.empty()) {
+        const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count();
+        if (check_web_token(web_token_key_, session, *token, now, access) ==
+            WebTokenCheck::kExpired) {
+            r.message = "This link has expired. Ask for a new one.";
+            return r;
+        }
+    }
+    if (access == WebAccess::kNone) {
+        // A wrong token counts like a wrong password.
+        auth_result(peer, false);
+        r.message = "This link is not valid for this session.";
+        return r;
+    }
+    r.ok = true;
+    r.by_token = true;
+    r.access = access;
+    return r;
+}
+
+void SessionRegistry::websocket_viewer(const std::string& session, const WebEntry& entry,
+                                       Connection* conn) {
+    Entry* e = find_entry(session);
+    if (!e) {
+        refuse(conn, "this session was removed", "session gone");
+        return;
+    }
+    rfb::ServerHandshakeConfig c;
+    if (entry.by_token) {
+        // The link is the credential: no RFB password, the access it names.
+        c.none_access = entry.access == WebAccess::kControl ? rfb::AccessLevel::kFull
+                                                            : rfb::AccessLevel::kViewOnly;
+    } else {
+        // The session's passwords without VeNCrypt: a browser cannot run TLS inside RFB
+        // (noVNC gives up on a VeNCrypt list without Plain); its encryption is wss.
+        const SessionOptions& o = e->session->options();
+        if (o.security && o.security->require_tls && !conn->tls()) {
+            refuse(conn, "this session needs an encrypted connection: use https://",
+                   "require_tls, WebSocket without TLS");
+            return;
+        }
+        SessionOptions plain = o;
+        plain.security.reset();
+        c = viewer_handshake_config(plain, random_challenge());
+    }
+    LOG_INFO("web-viewer", "session=%s peer=%s access=%s transport=%s", session.c_str(),
+             conn->peer().c_str(), entry.by_token ? to_string(entry.access) : "rfb-auth",
+             conn->tls() ? "wss" : "ws");
+    admit_viewer(session, conn, rfb::ServerHandshake(std::move(c)));
 }
 
 bool SessionRegistry::locked_out(const sockaddr_storage& peer) {
@@ -737,7 +873,7 @@ void SessionRegistry::attach_viewer(Session& session, Connection* conn,
     if (!refusal.empty()) {
         LOG_WARN("viewer-refused", "session=%s peer=%s reason=\"%s\"",
                  session.options().name.c_str(), conn->peer().c_str(), refusal.c_str());
-        if (finished) {
+        if (finished && finished->access() != rfb::AccessLevel::kNone) {
             // Past the handshake there is no failure message left to send.
             ++stats_.viewers_refused;
             conn->close();

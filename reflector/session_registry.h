@@ -18,6 +18,7 @@
 #include "reflector/session.h"
 #include "reflector/upstream_client.h"
 #include "reflector/viewer_gate.h"
+#include "reflector/web_router.h"
 
 namespace rfbcast {
 
@@ -49,7 +50,10 @@ const char* to_string(SharedPortMode m);
 // servers to them (DESIGN.md: "the session registry and routing"). apply() takes a Config at
 // start and again on every reload: sessions are matched by name, so a reload adds, removes and
 // changes sessions without touching the others' viewers.
-class SessionRegistry final : public ViewerRouter, public DialInRouter, public AuthObserver {
+class SessionRegistry final : public ViewerRouter,
+                              public DialInRouter,
+                              public AuthObserver,
+                              public WebRouter {
   public:
     SessionRegistry(EventLoop& loop, TileEncodeService& encoder, RegistrySettings settings);
     ~SessionRegistry() override;
@@ -100,13 +104,22 @@ class SessionRegistry final : public ViewerRouter, public DialInRouter, public A
     // AuthObserver
     void auth_result(const sockaddr_storage& peer, bool ok) override;
     bool locked_out(const sockaddr_storage& peer) override;
+    // WebRouter
+    bool web_address_allowed(const sockaddr_storage& peer) override;
+    std::vector<WebSessionInfo> listed_sessions() override;
+    std::string default_web_session() override;
+    WebEntry web_entry(const std::string& session, const std::string* token,
+                       const sockaddr_storage& peer) override;
+    void websocket_viewer(const std::string& session, const WebEntry& entry,
+                          Connection* conn) override;
 
   private:
     enum class Origin { kConfig, kDynamicId, kModeI };
     struct Entry {
         Origin origin = Origin::kConfig;
         SessionConfig config;
-        std::string repeater_secret;  // empty: none
+        std::string repeater_secret;                    // empty: none
+        std::string web_view_token, web_control_token;  // empty: none
         std::unique_ptr<Session> session;
         std::unique_ptr<UpstreamLink> upstream;
         UpstreamClient* dial_in = nullptr;  // upstream, when servers dial in
@@ -127,7 +140,11 @@ class SessionRegistry final : public ViewerRouter, public DialInRouter, public A
     void compute_routes();
     void accept_viewer(const std::string& session, int fd, const std::string& peer,
                        const sockaddr_storage& addr);
-    void admit_viewer(const std::string& session, Connection* conn);
+    // `preset`: the handshake to run instead of the session's (a browser link's token already
+    // decided the access).
+    void admit_viewer(const std::string& session, Connection* conn,
+                      std::optional<rfb::ServerHandshake> preset = std::nullopt);
+    void read_web_tokens(Entry& e);
     bool address_allowed(const sockaddr* addr, const Entry* e) const;
     void refuse(Connection* conn, const std::string& reason, const std::string& log_reason);
     size_t total_viewers() const;
@@ -165,6 +182,7 @@ class SessionRegistry final : public ViewerRouter, public DialInRouter, public A
     std::string single_session_;  // kSingle
     AddressAllowList mode1_allow_;
     std::string dynamic_id_key_;
+    std::string web_token_key_;
     std::vector<std::unique_ptr<ViewerGate>> gates_;
     std::vector<std::unique_ptr<ServerDialIn>> dial_ins_;
     std::vector<std::unique_ptr<ProxyIntake>> intakes_;

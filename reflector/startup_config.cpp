@@ -26,6 +26,10 @@ void apply_flags(const Options& opt, Config& c) {
     if (opt.was_given("--max-preauth-per-address"))
         g.max_preauth_per_address = opt.max_preauth_per_address;
     if (opt.was_given("--max-total-viewers")) g.max_total_viewers = opt.max_total_viewers;
+    if (opt.was_given("--http-listen"))
+        g.http_listen = opt.http_listen == "off" ? std::string() : opt.http_listen;
+    if (opt.was_given("--web-root")) g.web_root = opt.web_root;
+    if (opt.was_given("--web-token-key-file")) g.web_token_key_file = opt.web_token_key_file;
     if (opt.was_given("--log-level")) g.log_level = opt.log_level;
     if (opt.was_given("--log-format")) g.log_format = opt.log_format;
     if (opt.was_given("--cache-mb")) g.cache_mb = opt.cache_mb;

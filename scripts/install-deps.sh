@@ -11,7 +11,11 @@ build_pkgs=(build-essential cmake ninja-build pkg-config git
 test_pkgs=(tigervnc-standalone-server tigervnc-tools tigervnc-viewer x11vnc xvfb vncsnapshot
   tightvncserver xfonts-base qemu-system-x86 libvncserver-dev libx11-dev x11-apps x11-utils
   xdotool imagemagick clang-format clang libclang-rt-14-dev procps iproute2
-  sway swaybg wayvnc xwayland openssl gnutls-bin valgrind)
+  sway swaybg wayvnc xwayland openssl gnutls-bin valgrind chromium prometheus)
+
+# The browser viewer's noVNC comes through npm at build time. A machine whose Node.js came from
+# elsewhere (nodesource) already has npm, and Debian's npm package would conflict with it.
+if ! command -v npm >/dev/null 2>&1; then build_pkgs+=(nodejs npm); fi
 
 pkgs=("${build_pkgs[@]}")
 if [[ "${1:-}" == "--test" ]]; then pkgs+=("${test_pkgs[@]}"); fi

@@ -7,6 +7,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
 bash scripts/install-deps.sh --test
+# The browser tests' driver: Playwright from the lock file, no browser download (they run
+# Debian's chromium). Here a skipped browser or promtool test would hide a gap, so it fails.
+npm ci --prefix tests/browser --ignore-scripts --no-audit --no-fund
+export RFBCAST_REQUIRE_BROWSER=1 RFBCAST_REQUIRE_PROMTOOL=1
 
 bash scripts/check-format.sh
 

@@ -26,6 +26,7 @@
 #include "codec/rfb_constants.h"
 #include "codec/server_messages.h"
 #include "codec/vnc_auth.h"
+#include "codec/websocket_frame_writer.h"
 #include "codec/zrle_encoder.h"
 #include "tests/fuzz/fuzz_support.h"
 
@@ -744,6 +745,124 @@ void proxy_protocol_seeds() {
     save("proxy_protocol", "v2_udp4", with_params(udp));
 }
 
+// http_request_fuzz.cpp layout: chunk count, split seed (2), flags (bit 0: Origin list), stream.
+void http_request_seeds() {
+    auto with_params = [](uint8_t flags, const std::string& head) {
+        Bytes s{3, 0x51, 0x7a, flags};
+        text(s, head);
+        return s;
+    };
+    const std::string chromium =
+        "GET /websockify?token=abc HTTP/1.1\r\n"
+        "Host: 127.0.0.1:6080\r\n"
+        "Connection: Upgrade\r\n"
+        "Pragma: no-cache\r\n"
+        "Cache-Control: no-cache\r\n"
+        "User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/120.0.0.0 Safari/537.36\r\n"
+        "Upgrade: websocket\r\n"
+        "Origin: http://127.0.0.1:6080\r\n"
+        "Sec-WebSocket-Version: 13\r\n"
+        "Accept-Encoding: gzip, deflate, br\r\n"
+        "Accept-Language: en-US,en;q=0.9\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"
+        "\r\n";
+    Bytes chromium_seed = with_params(1, chromium);
+    append(chromium_seed, {0x82, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58});
+    save("http_request", "chromium_upgrade", chromium_seed);
+    save("http_request", "firefox_upgrade",
+         with_params(0,
+                     "GET /websockify HTTP/1.1\r\nHost: localhost:6080\r\n"
+                     "User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 "
+                     "Firefox/121.0\r\n"
+                     "Accept: */*\r\nAccept-Language: en-US,en;q=0.5\r\n"
+                     "Accept-Encoding: gzip, deflate, br\r\nSec-WebSocket-Version: 13\r\n"
+                     "Origin: http://localhost:6080\r\n"
+                     "Sec-WebSocket-Extensions: permessage-deflate\r\n"
+                     "Sec-WebSocket-Key: x3JJHMbDL1EzLkh9GBhXDw==\r\n"
+                     "Connection: keep-alive, Upgrade\r\nSec-Fetch-Dest: empty\r\n"
+                     "Sec-Fetch-Mode: websocket\r\nSec-Fetch-Site: same-origin\r\n"
+                     "Pragma: no-cache\r\nCache-Control: no-cache\r\nUpgrade: websocket\r\n\r\n"));
+    save(
+        "http_request", "old_novnc_protocols",
+        with_params(0,
+                    "GET /websockify HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n"
+                    "Connection: Upgrade\r\nSec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAAAA==\r\n"
+                    "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: binary, base64\r\n\r\n"));
+    save("http_request", "page_with_query",
+         with_params(0,
+                     "GET /vnc.html?host=127.0.0.1&port=6080&path=websockify%3Ftoken%3Da+b"
+                     "&autoconnect=1 HTTP/1.1\r\nHost: 127.0.0.1:6080\r\n"
+                     "Accept: text/html\r\nConnection: keep-alive\r\n\r\n"));
+    save("http_request", "head_http10", with_params(0, "\r\nHEAD /app/ui.js HTTP/1.0\r\n\r\n"));
+    save("http_request", "get_with_body",
+         with_params(0, "GET /x HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabc"));
+    save("http_request", "dot_dot", with_params(0, "GET /a/%2e%2e/b HTTP/1.1\r\nHost: h\r\n\r\n"));
+}
+
+// websocket_frame_reader_fuzz.cpp layout: chunk count, split seed (2), cap (2; 0 = 16 MiB),
+// mode (bit 0: the rest describes frames for the writer), then the stream or the descriptions.
+void websocket_frame_reader_seeds() {
+    auto params = [](uint8_t chunks, uint16_t cap, uint8_t mode) {
+        return Bytes{chunks, 0x3c, 0x91, static_cast<uint8_t>(cap >> 8), static_cast<uint8_t>(cap),
+                     mode};
+    };
+    auto bytes_of = [](const std::string& t) { return Bytes(t.begin(), t.end()); };
+    const std::array<uint8_t, 4> key = {0x37, 0xfa, 0x21, 0x3d};
+
+    Bytes hello = params(2, 0, 0);
+    rfb::append_ws_masked_frame(hello, rfb::WsOpcode::kBinary, bytes_of("Hello"), key);
+    save("websocket_frame_reader", "binary_hello", hello);
+
+    // A fragmented message with a ping and a pong between its pieces, then a close with reason.
+    Bytes frag = params(4, 0, 0);
+    rfb::append_ws_masked_frame(frag, rfb::WsOpcode::kBinary, bytes_of("RFB 003.008\n"), key,
+                                false);
+    rfb::append_ws_masked_frame(frag, rfb::WsOpcode::kPing, bytes_of("p"), key);
+    rfb::append_ws_masked_frame(frag, rfb::WsOpcode::kContinuation, Bytes{1, 2, 3}, key, false);
+    rfb::append_ws_masked_frame(frag, rfb::WsOpcode::kPong, {}, key);
+    rfb::append_ws_masked_frame(frag, rfb::WsOpcode::kContinuation, Bytes{4}, key);
+    Bytes close_payload{0x03, 0xe8};
+    append(close_payload, bytes_of("caf\xc3\xa9"));
+    rfb::append_ws_masked_frame(frag, rfb::WsOpcode::kClose, close_payload, key);
+    save("websocket_frame_reader", "fragmented_close", frag);
+
+    // The 16-bit length form, and a 64-bit length just over a small cap.
+    Bytes len16 = params(3, 0, 0);
+    rfb::append_ws_masked_frame(len16, rfb::WsOpcode::kBinary, Bytes(300, 0x5a), key);
+    save("websocket_frame_reader", "len16", len16);
+    Bytes len64 = params(1, 1000, 0);
+    append(len64, {0x82, 0xFF, 0, 0, 0, 0, 0, 1, 0, 0, 1, 2, 3, 4});
+    save("websocket_frame_reader", "len64_over_cap", len64);
+    // RFC 6455's masked text "Hello" (refused: text), and an unmasked binary frame.
+    Bytes text_frame = params(1, 0, 0);
+    append(text_frame, {0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58});
+    save("websocket_frame_reader", "rfc_text_hello", text_frame);
+    Bytes unmasked = params(1, 0, 0);
+    append(unmasked, {0x82, 0x05, 'H', 'e', 'l', 'l', 'o'});
+    save("websocket_frame_reader", "unmasked", unmasked);
+
+    // Round trip: kind (0 data, 1 data not final, 2 ping, 3 pong, 4 close, 5 empty data), length
+    // byte (data: >= 128 counts 600-byte steps), mask key, payload (data: at most 16 bytes).
+    Bytes trip = params(5, 0, 1);
+    append(trip, {1, 10, 1, 2, 3, 4});
+    append(trip, Bytes(10, 0x41));
+    append(trip, {2, 3, 9, 9, 9, 9, 'p', 'i', 'n'});
+    append(trip, {0, 130, 0xaa, 0xbb, 0xcc, 0xdd});  // 3 * 600 bytes: the 16-bit form
+    append(trip, Bytes(16, 0x42));
+    append(trip, {5, 0, 0, 0, 0, 0});
+    append(trip, {4, 5, 1, 1, 1, 1, 'b', 'y', 'e', '!', '!'});
+    save("websocket_frame_reader", "round_trip", trip);
+    // With a 200-byte cap: a 40-byte frame, a pong, then a 64-bit-length frame over the cap.
+    Bytes trip_cap = params(2, 200, 1);
+    append(trip_cap, {0, 40, 1, 2, 3, 4});
+    append(trip_cap, Bytes(16, 0x43));
+    append(trip_cap, {3, 0, 5, 6, 7, 8, 0, 255, 1, 1, 1, 1});
+    append(trip_cap, Bytes(16, 0x44));
+    save("websocket_frame_reader", "round_trip_cap", trip_cap);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -774,5 +893,7 @@ int main(int argc, char** argv) {
     ard_auth_seeds();
     repeater_header_seeds();
     proxy_protocol_seeds();
+    http_request_seeds();
+    websocket_frame_reader_seeds();
     return g_ok ? 0 : 1;
 }

@@ -769,6 +769,13 @@ bool Rfbcast::start(std::string* error) {
         }
         args.push_back("--listen");
         args.push_back("127.0.0.1:" + std::to_string(port_));
+        args.push_back("--http-listen");
+        if (opt_.http) {
+            http_port_ = free_tcp_port();
+            args.push_back("127.0.0.1:" + std::to_string(http_port_));
+        } else {
+            args.push_back("off");
+        }
         if (!password_file_.empty()) {
             args.push_back("--password-file");
             args.push_back(password_file_);

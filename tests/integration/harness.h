@@ -238,6 +238,9 @@ struct RfbcastOptions {
     std::string config_file;
     bool no_upstream = false;
     std::string repeater_listen_address;
+    // Issue 8: the HTTP listener on 127.0.0.1:<a free port> (http_port()); off otherwise, so
+    // that tests running at once never meet on the default port 5800.
+    bool http = false;
 };
 
 // The rfbcast binary (RFBCAST_BIN) with the command line of the issue.
@@ -247,6 +250,7 @@ class Rfbcast {
     bool start(std::string* error);
     int port() const { return port_; }
     int repeater_port() const { return repeater_port_; }  // 0 without repeater_listen_address
+    int http_port() const { return http_port_; }          // 0 without opt.http
     const std::string& log_path() const { return log_; }
     bool running() { return proc_.running(); }
     Process& process() { return proc_; }
@@ -261,6 +265,7 @@ class Rfbcast {
     Process proc_;
     int port_ = 0;
     int repeater_port_ = 0;
+    int http_port_ = 0;
     std::string log_, password_file_, viewonly_file_, upstream_file_;
 };
 

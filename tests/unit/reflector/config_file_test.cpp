@@ -698,7 +698,8 @@ TEST(ConfigFile, DescribeGivesAGlobalLineAndOneLinePerSession) {
     const std::string expected =
         "global: listen=0.0.0.0:5900 repeater_listen=0.0.0.0:5500 allow_dynamic_ids=false "
         "log_level=info log_format=text cache_mb=256 encode_threads=auto stats_interval=60 "
-        "max_preauth=2048 max_preauth_per_address=256 max_total_viewers=10000 " +
+        "max_preauth=2048 max_preauth_per_address=256 max_total_viewers=10000 "
+        "http_listen=0.0.0.0:5800 " +
         limits +
         "\n"
         "session lab1: upstream=127.0.0.1:5901 repeater_id=1234 listen=0.0.0.0:5931 "

@@ -1,1 +1,0 @@
-#include "metrics/registry.h"

@@ -1,2 +1,0 @@
-#pragma once
-// Placeholder until the metrics families land (issue 9 fills this library).
