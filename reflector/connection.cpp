@@ -235,11 +235,8 @@ bool Connection::ws_input() {
 }
 
 void Connection::ws_send_close_now(uint16_t code) {
-    if (tls_ || send_in_flight_ || !tx_.empty() || connect_in_flight_) return;
     std::vector<uint8_t> frame;
-    if (!rfb::append_ws_close_frame(frame, code)) return;
-    const ssize_t n = ::send(fd_, frame.data(), frame.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (n > 0) sent_total_ += static_cast<size_t>(n);
+    if (!tls_ && rfb::append_ws_close_frame(frame, code)) send_now_if_first(frame);
 }
 
 void Connection::start_tls(std::unique_ptr<TlsSession> session) {
@@ -312,11 +309,14 @@ bool Connection::tls_input() {
 }
 
 // The alert that says why the handshake failed is worth a try, though the connection closes at
-// once: one non-blocking send, only when it cannot overtake bytes already queued.
+// once.
 void Connection::tls_send_alert() {
-    std::vector<uint8_t> alert = tls_->take_output();
-    if (alert.empty() || send_in_flight_ || !tx_.empty() || connect_in_flight_) return;
-    const ssize_t n = ::send(fd_, alert.data(), alert.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    send_now_if_first(tls_->take_output());
+}
+
+void Connection::send_now_if_first(std::span<const uint8_t> bytes) {
+    if (bytes.empty() || send_in_flight_ || !tx_.empty() || connect_in_flight_) return;
+    const ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
     if (n > 0) sent_total_ += static_cast<size_t>(n);
 }
 

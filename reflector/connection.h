@@ -144,6 +144,9 @@ class Connection final : public IoHandler {
     void tls_encrypt();
     void tls_take_output();
     void tls_send_alert();
+    // A last message (an alert, a close frame) before the connection fails: one non-blocking
+    // send, only when it cannot overtake bytes already queued.
+    void send_now_if_first(std::span<const uint8_t> bytes);
     // The peer's close_notify came: once its last plaintext was delivered, close.
     void tls_finish_eof();
     // Below WebSocket framing: queues bytes as they are, for TLS or the socket.

@@ -133,12 +133,18 @@ void HttpConnection::handle(const rfb::HttpRequest& request) {
     respond(200, f->content_type, f->bytes, request.head_only(), true, kViewerCsp);
 }
 
-void HttpConnection::serve_view(const rfb::HttpRequest& request, const std::string& session) {
-    const WebEntry entry =
+WebEntry HttpConnection::entry_for(const rfb::HttpRequest& request, const std::string& session) {
+    WebEntry entry =
         router_.web_entry(session, request.query_param("token"), conn_->peer_address());
-    if (!entry.ok) {
+    if (!entry.ok)
         LOG_INFO("web-refused", "session=%s peer=%s reason=\"%s\"", session.c_str(),
                  conn_->peer().c_str(), entry.message.c_str());
+    return entry;
+}
+
+void HttpConnection::serve_view(const rfb::HttpRequest& request, const std::string& session) {
+    const WebEntry entry = entry_for(request, session);
+    if (!entry.ok) {
         respond_page(entry.http_status, message_page(entry.http_status, entry.message), request);
         return;
     }
@@ -164,11 +170,8 @@ void HttpConnection::upgrade(const rfb::HttpRequest& request, const std::string&
         fail(404, "no session named (several sessions: use /ws/<session>)");
         return;
     }
-    const WebEntry entry =
-        router_.web_entry(session, request.query_param("token"), conn_->peer_address());
+    const WebEntry entry = entry_for(request, session);
     if (!entry.ok) {
-        LOG_INFO("web-refused", "session=%s peer=%s reason=\"%s\"", session.c_str(),
-                 conn_->peer().c_str(), entry.message.c_str());
         fail(entry.http_status, entry.message);
         return;
     }

@@ -42,6 +42,8 @@ class HttpConnection final : public ConnectionOwner {
 
   private:
     void handle(const rfb::HttpRequest& request);
+    // The router's verdict on `session` for this request's token; a refusal is logged here.
+    WebEntry entry_for(const rfb::HttpRequest& request, const std::string& session);
     void serve_view(const rfb::HttpRequest& request, const std::string& session);
     void upgrade(const rfb::HttpRequest& request, const std::string& session);
     void respond(int status, const std::string& content_type, rfb::SharedBytes body, bool head_only,

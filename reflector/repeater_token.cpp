@@ -1,29 +1,13 @@
 #include "reflector/repeater_token.h"
 
-#include <gnutls/crypto.h>
-#include <gnutls/gnutls.h>
-
-#include <array>
-#include <cstdint>
+#include "reflector/hmac_hex.h"
 
 namespace rfbcast {
 
 std::string repeater_token(std::string_view key, std::string_view id) {
-    if (key.empty()) return {};
     std::string message(kRepeaterTokenContext);
     message.append(id);
-    std::array<uint8_t, 32> mac{};
-    if (gnutls_hmac_fast(GNUTLS_MAC_SHA256, key.data(), key.size(), message.data(), message.size(),
-                         mac.data()) != 0)
-        return {};
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string token;
-    token.reserve(kRepeaterTokenLength);
-    for (size_t i = 0; i < kRepeaterTokenLength / 2; ++i) {
-        token.push_back(kHex[mac[i] >> 4]);
-        token.push_back(kHex[mac[i] & 0xf]);
-    }
-    return token;
+    return hmac_sha256_hex(key, message, kRepeaterTokenLength);
 }
 
 bool repeater_token_matches(std::string_view key, std::string_view id, std::string_view presented) {

@@ -31,13 +31,6 @@ std::array<uint8_t, 16> random_challenge() {
     return c;
 }
 
-Connection::Limits viewer_limits() {
-    Connection::Limits limits;
-    limits.rx_chunk = 16 * 1024;
-    limits.rx_cap = 512 * 1024;  // above the 256 KiB cut-text limit plus slack
-    return limits;
-}
-
 // VNC Authentication keys on the first 8 characters only.
 std::string vnc_key(const std::string& password) {
     return password.substr(0, 8);
@@ -615,7 +608,7 @@ void SessionRegistry::start_gate(Connection* conn, ViewerGate::Mode mode, std::s
 // work, then the routing of its door (`session` empty: the shared port).
 void SessionRegistry::accept_viewer(const std::string& session, int fd, const std::string& peer,
                                     const sockaddr_storage& addr) {
-    auto* conn = new Connection(loop_, fd, nullptr, viewer_limits(), peer);
+    auto* conn = new Connection(loop_, fd, nullptr, viewer_connection_limits(), peer);
     conn->set_peer(peer, addr);
     if (!trusted_proxies_.empty() &&
         trusted_proxies_.contains_address(reinterpret_cast<const sockaddr*>(&addr))) {

@@ -67,6 +67,13 @@ rfb::EncodeTuning tuning_for(int32_t encoding, const rfb::EncodeTuning& asked) {
 
 }  // namespace
 
+Connection::Limits viewer_connection_limits() {
+    Connection::Limits limits;
+    limits.rx_chunk = 16 * 1024;
+    limits.rx_cap = 512 * 1024;  // above the 256 KiB cut-text limit plus slack
+    return limits;
+}
+
 rfb::ServerHandshakeConfig viewer_handshake_config(const SessionOptions& o,
                                                    const std::array<uint8_t, 16>& challenge) {
     rfb::ServerHandshakeConfig c;

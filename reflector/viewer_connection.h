@@ -25,6 +25,9 @@ class Session;
 struct CopyOp;
 struct FrameChange;
 
+// The socket caps of every viewer connection (native, or a browser's once it upgraded).
+Connection::Limits viewer_connection_limits();
+
 // The handshake a viewer of a session with these options gets: its passwords and, with
 // options.security, the VeNCrypt sub-types that fit them.
 rfb::ServerHandshakeConfig viewer_handshake_config(const SessionOptions& options,

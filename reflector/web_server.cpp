@@ -5,20 +5,9 @@
 #include <filesystem>
 
 #include "reflector/log.h"
+#include "reflector/viewer_connection.h"
 
 namespace rfbcast {
-
-namespace {
-
-Connection::Limits http_limits() {
-    // After an upgrade the connection is a viewer's: the same caps as a native one.
-    Connection::Limits limits;
-    limits.rx_chunk = 16 * 1024;
-    limits.rx_cap = 512 * 1024;
-    return limits;
-}
-
-}  // namespace
 
 WebServer::WebServer(EventLoop& loop, WebRouter& router,
                      std::shared_ptr<const HttpSettings> settings)
@@ -41,7 +30,8 @@ bool WebServer::listen(const std::string& address, std::string& error) {
 }
 
 void WebServer::accept(int fd, const std::string& peer, const sockaddr_storage& address) {
-    auto* conn = new Connection(loop_, fd, nullptr, http_limits(), peer);
+    // After an upgrade the connection is a viewer's: the caps are a native viewer's.
+    auto* conn = new Connection(loop_, fd, nullptr, viewer_connection_limits(), peer);
     conn->set_peer(peer, address);
     if (!router_.web_address_allowed(address)) {
         LOG_WARN("http-refused", "peer=%s reason=\"address not allowed\"", peer.c_str());

@@ -1,10 +1,10 @@
 #include "reflector/web_token.h"
 
-#include <gnutls/crypto.h>
-#include <gnutls/gnutls.h>
+#include <nettle/memops.h>
 
-#include <array>
 #include <charconv>
+
+#include "reflector/hmac_hex.h"
 
 namespace rfbcast {
 namespace {
@@ -19,17 +19,7 @@ std::string mac_hex(std::string_view key, std::string_view session, char access,
     message += access;
     message += ':';
     message.append(expiry);
-    std::array<uint8_t, 32> mac{};
-    if (gnutls_hmac_fast(GNUTLS_MAC_SHA256, key.data(), key.size(), message.data(), message.size(),
-                         mac.data()) != 0)
-        return {};
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string out;
-    for (size_t i = 0; i < kMacHexDigits / 2; ++i) {
-        out.push_back(kHex[mac[i] >> 4]);
-        out.push_back(kHex[mac[i] & 0xf]);
-    }
-    return out;
+    return hmac_sha256_hex(key, message, kMacHexDigits);
 }
 
 }  // namespace
@@ -56,11 +46,8 @@ std::string make_web_token(std::string_view key, std::string_view session, WebAc
 }
 
 bool web_token_equal(std::string_view expected, std::string_view presented) {
-    if (expected.size() != presented.size() || expected.empty()) return false;
-    unsigned diff = 0;
-    for (size_t i = 0; i < expected.size(); ++i)
-        diff |= static_cast<unsigned char>(expected[i]) ^ static_cast<unsigned char>(presented[i]);
-    return diff == 0;
+    return expected.size() == presented.size() && !expected.empty() &&
+           memeql_sec(expected.data(), presented.data(), expected.size()) != 0;
 }
 
 WebTokenCheck check_web_token(std::string_view key, std::string_view session,

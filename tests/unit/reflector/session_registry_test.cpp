@@ -157,6 +157,15 @@ class SessionRegistryTest : public ::testing::Test {
         loop_->run_until([] { return false; }, 50ms);
         std::system(("rm -rf " + dir_).c_str());
     }
+    // Viewers are offered anonymous TLS (VeNCrypt TLSNone/TLSVnc), as with --viewer-tls prefer.
+    void use_anonymous_tls() {
+        auto security = std::make_shared<ViewerSecurity>();
+        std::string error;
+        security->anonymous = TlsCredentials::create(
+            TlsCredentialsConfig{TlsRole::kServer, TlsAuth::kAnonymous, {}, {}, {}, {}}, &error);
+        ASSERT_TRUE(security->anonymous) << error;
+        settings_.session_template.security = security;
+    }
     std::string secret_file(const std::string& name, const std::string& content) {
         const std::string path = dir_ + "/" + name;
         std::ofstream(path) << content << "\n";
@@ -733,12 +742,7 @@ TEST_F(SessionRegistryTest, PreauthConnectionsPerAddressAreCapped) {
 
 // require_tls per session: its viewers are offered VeNCrypt only; the others keep the choice.
 TEST_F(SessionRegistryTest, RequireTlsIsPerSession) {
-    auto security = std::make_shared<ViewerSecurity>();
-    std::string error;
-    security->anonymous = TlsCredentials::create(
-        TlsCredentialsConfig{TlsRole::kServer, TlsAuth::kAnonymous, {}, {}, {}, {}}, &error);
-    ASSERT_TRUE(security->anonymous) << error;
-    settings_.session_template.security = security;
+    ASSERT_NO_FATAL_FAILURE(use_anonymous_tls());
     const int strict_port = free_port(), open_port = free_port();
     SessionConfig& strict = add_session("strict");
     strict.listen = "127.0.0.1:" + std::to_string(strict_port);
@@ -815,12 +819,7 @@ TEST_F(SessionRegistryTest, LockoutThatStartsMeanwhileRefusesTheWaitingGuess) {
 }
 
 TEST_F(SessionRegistryTest, SecurityTypesArePerSession) {
-    auto security = std::make_shared<ViewerSecurity>();
-    std::string error;
-    security->anonymous = TlsCredentials::create(
-        TlsCredentialsConfig{TlsRole::kServer, TlsAuth::kAnonymous, {}, {}, {}, {}}, &error);
-    ASSERT_TRUE(security->anonymous) << error;
-    settings_.session_template.security = security;
+    ASSERT_NO_FATAL_FAILURE(use_anonymous_tls());
     const int clear_port = free_port(), tls_port = free_port();
     SessionConfig& clear = add_session("clear");
     clear.listen = "127.0.0.1:" + std::to_string(clear_port);
