@@ -30,10 +30,11 @@ ClientParse need(size_t n) {
     return p;
 }
 
-ClientParse fail(std::string why) {
+ClientParse fail(std::string why, LimitKind limit = LimitKind::kNone) {
     ClientParse p;
     p.status = ClientParse::kError;
     p.error = std::move(why);
+    p.limit = limit;
     return p;
 }
 
@@ -89,8 +90,9 @@ ClientParse ClientMessageParser::parse(std::span<const uint8_t> in) const {
             r.u16(count);
             if (count > limits_.max_encodings)
                 return fail("SetEncodings: " + std::to_string(count) +
-                            " encodings exceed the limit of " +
-                            std::to_string(limits_.max_encodings));
+                                " encodings exceed the limit of " +
+                                std::to_string(limits_.max_encodings),
+                            LimitKind::kEncodings);
             const size_t total = kSetEncodingsHeader + size_t{count} * 4;
             if (in.size() < total) return need(total);
             SetEncodingsMsg m;
@@ -137,7 +139,9 @@ ClientParse ClientMessageParser::parse(std::span<const uint8_t> in) const {
             const size_t len = extended ? size_t{0u - raw} : size_t{raw};
             if (len > limits_.max_cut_text)
                 return fail("ClientCutText: " + std::to_string(len) +
-                            " bytes exceed the limit of " + std::to_string(limits_.max_cut_text));
+                                " bytes exceed the limit of " +
+                                std::to_string(limits_.max_cut_text),
+                            LimitKind::kCutText);
             if (extended && len < kExtendedClipboardFlags)
                 return fail("ClientCutText: extended clipboard payload of " + std::to_string(len) +
                             " bytes has no flags");
@@ -170,7 +174,8 @@ ClientParse ClientMessageParser::parse(std::span<const uint8_t> in) const {
             r.u32(m.flags);
             r.u8(len);
             if (len > limits::kMaxFencePayload)
-                return fail("ClientFence: payload of " + std::to_string(len) + " bytes exceeds 64");
+                return fail("ClientFence: payload of " + std::to_string(len) + " bytes exceeds 64",
+                            LimitKind::kFence);
             const size_t total = kFenceHeader + len;
             if (in.size() < total) return need(total);
             std::span<const uint8_t> body;
@@ -204,7 +209,8 @@ ClientParse ClientMessageParser::parse(std::span<const uint8_t> in) const {
             r.skip(1);
             if (count > limits::kMaxScreens)
                 return fail("SetDesktopSize: " + std::to_string(count) + " screens exceed " +
-                            std::to_string(limits::kMaxScreens));
+                                std::to_string(limits::kMaxScreens),
+                            LimitKind::kScreens);
             const size_t total = kSetDesktopSizeHeader + size_t{count} * kScreenWireSize;
             if (in.size() < total) return need(total);
             m.screens.resize(count);

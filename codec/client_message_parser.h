@@ -5,6 +5,7 @@
 #include <string>
 
 #include "codec/client_messages.h"
+#include "codec/limit_kind.h"
 #include "codec/rfb_constants.h"
 
 namespace rfb {
@@ -19,6 +20,7 @@ struct ClientParse {
     size_t consumed = 0;  // bytes of the message (kMessage only)
     ClientMessage message;
     std::string error;  // why (kError only); safe to log, never contains input text
+    LimitKind limit = LimitKind::kNone;  // kError: the cap the message broke, if that was why
     // kNeedMore: the total size of the message when it is already known from its header,
     // else the size needed to learn more (so a reader knows how much to wait for).
     size_t needed = 0;

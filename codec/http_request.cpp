@@ -117,6 +117,12 @@ std::vector<std::string_view> HttpRequest::header_tokens(std::string_view name) 
     return out;
 }
 
+bool HttpRequest::keep_alive() const {
+    if (header_has_token("Connection", "close")) return false;
+    if (version == HttpVersion::k10) return header_has_token("Connection", "keep-alive");
+    return true;
+}
+
 bool HttpRequest::header_has_token(std::string_view name, std::string_view token) const {
     for (std::string_view t : header_tokens(name))
         if (http_name_equal(t, token)) return true;

@@ -59,6 +59,9 @@ struct HttpRequest {
     std::vector<HttpField> headers;  // in order
 
     bool head_only() const { return method == "HEAD"; }
+    // RFC 9112 §9.3: HTTP/1.1 stays open unless the client says "Connection: close"; 1.0
+    // closes unless it asked for keep-alive.
+    bool keep_alive() const;
     // First header line with this name (ASCII case-insensitive), or nullptr.
     const std::string* header(std::string_view name) const;
     size_t header_count(std::string_view name) const;

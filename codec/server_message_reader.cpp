@@ -63,6 +63,8 @@ void ServerMessageReader::reset() {
         d->reset();
     state_ = State::kMessageType;
     error_.clear();
+    limit_ = LimitKind::kNone;
+    decoder_failed_ = false;
     stage_.clear();
     taken_.clear();
     rects_left_ = 0;
@@ -112,11 +114,12 @@ bool ServerMessageReader::take(std::span<const uint8_t> data, size_t& pos, size_
     return true;
 }
 
-ServerReadResult ServerMessageReader::fail(size_t pos, std::string why) {
+ServerReadResult ServerMessageReader::fail(size_t pos, std::string why, LimitKind limit) {
     state_ = State::kError;
     error_ = why;
+    limit_ = limit;
     stage_.clear();
-    return ServerReadResult{ServerReadResult::kError, pos, std::move(why)};
+    return ServerReadResult{ServerReadResult::kError, pos, std::move(why), limit, decoder_failed_};
 }
 
 RectDecoder* ServerMessageReader::decoder_for(int32_t enc) {
@@ -134,6 +137,7 @@ bool ServerMessageReader::resize(uint32_t w, uint32_t h, ServerMessageSink& sink
     if (w == fb_.width() && h == fb_.height()) return true;
     if (!fb_.resize(w, h)) {
         why = "desktop size " + std::to_string(w) + "x" + std::to_string(h) + " out of range";
+        limit_ = LimitKind::kFramebufferSize;
         return false;
     }
     sink.on_resize(w, h);
@@ -188,6 +192,7 @@ bool ServerMessageReader::start_rect(std::span<const uint8_t> hdr, ServerMessage
         case encoding::kCursorWithAlpha: {
             if (w > limits::kMaxCursorDim || h > limits::kMaxCursorDim) {
                 why = "cursor " + std::to_string(w) + "x" + std::to_string(h) + " too large";
+                limit_ = LimitKind::kCursorSize;
                 return false;
             }
             const size_t mask = (size_t{w} + 7) / 8 * h;
@@ -228,7 +233,8 @@ bool ServerMessageReader::start_rect(std::span<const uint8_t> hdr, ServerMessage
 }
 
 ServerReadResult ServerMessageReader::feed(std::span<const uint8_t> data, ServerMessageSink& sink) {
-    if (state_ == State::kError) return ServerReadResult{ServerReadResult::kError, 0, error_};
+    if (state_ == State::kError)
+        return ServerReadResult{ServerReadResult::kError, 0, error_, limit_, decoder_failed_};
     if (!format_ok_) return fail(0, "wire pixel format is invalid: " + format_.describe());
 
     size_t pos = 0;
@@ -238,7 +244,8 @@ ServerReadResult ServerMessageReader::feed(std::span<const uint8_t> data, Server
     for (;;) {
         switch (state_) {
             case State::kError:
-                return ServerReadResult{ServerReadResult::kError, pos, error_};
+                return ServerReadResult{ServerReadResult::kError, pos, error_, limit_,
+                                        decoder_failed_};
 
             case State::kMessageType: {
                 if (pos == data.size()) return more();
@@ -284,7 +291,8 @@ ServerReadResult ServerMessageReader::feed(std::span<const uint8_t> data, Server
             case State::kRectHeader: {
                 if (!take(data, pos, kRectHeader, m)) return more();
                 std::string why;
-                if (!start_rect(m, sink, why)) return fail(pos, std::move(why));
+                limit_ = LimitKind::kNone;
+                if (!start_rect(m, sink, why)) return fail(pos, std::move(why), limit_);
                 break;
             }
 
@@ -310,6 +318,7 @@ ServerReadResult ServerMessageReader::feed(std::span<const uint8_t> data, Server
                         finish_rect(sink);
                         break;
                     case DecodeStatus::kError:
+                        decoder_failed_ = true;
                         return fail(pos, r.error);  // decoders name their encoding
                 }
                 break;
@@ -406,7 +415,8 @@ ServerReadResult ServerMessageReader::feed(std::span<const uint8_t> data, Server
                 const uint32_t len =
                     (uint32_t{m[0]} << 24) | (uint32_t{m[1]} << 16) | (uint32_t{m[2]} << 8) | m[3];
                 if (len > limits::kMaxDesktopNameLength)
-                    return fail(pos, "desktop name of " + std::to_string(len) + " bytes too long");
+                    return fail(pos, "desktop name of " + std::to_string(len) + " bytes too long",
+                                LimitKind::kDesktopName);
                 body_size_ = len;
                 state_ = State::kDesktopName;
                 break;
@@ -434,7 +444,7 @@ ServerReadResult ServerMessageReader::feed(std::span<const uint8_t> data, Server
                 const bool refused = ext_.reason == 1 && ext_.status != 0;
                 std::string why;
                 if (!refused && !resize(ext_.width, ext_.height, sink, why))
-                    return fail(pos, "ExtendedDesktopSize: " + why);
+                    return fail(pos, "ExtendedDesktopSize: " + why, LimitKind::kFramebufferSize);
                 sink.on_extended_desktop_size(ext_);
                 finish_rect(sink);
                 break;
@@ -499,8 +509,10 @@ ServerReadResult ServerMessageReader::feed(std::span<const uint8_t> data, Server
                     (uint32_t{m[3]} << 24) | (uint32_t{m[4]} << 16) | (uint32_t{m[5]} << 8) | m[6];
                 body_size_ = m[7];
                 if (body_size_ > limits::kMaxFencePayload)
-                    return fail(pos, "ServerFence payload of " + std::to_string(body_size_) +
-                                         " bytes exceeds 64");
+                    return fail(pos,
+                                "ServerFence payload of " + std::to_string(body_size_) +
+                                    " bytes exceeds 64",
+                                LimitKind::kFence);
                 state_ = State::kFencePayload;
                 break;
             }

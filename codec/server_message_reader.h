@@ -12,6 +12,7 @@
 #include "codec/cursor.h"
 #include "codec/decoder.h"
 #include "codec/framebuffer.h"
+#include "codec/limit_kind.h"
 #include "codec/pixel_converter.h"
 #include "codec/pixel_format.h"
 #include "codec/rect.h"
@@ -67,6 +68,8 @@ struct ServerReadResult {
     enum Status { kOk, kError } status = kOk;
     size_t consumed = 0;
     std::string error;
+    LimitKind limit = LimitKind::kNone;  // kError: the cap the stream broke, if that was why
+    bool decoder = false;                // kError: a rectangle's decoder refused its body
 };
 
 struct ServerReaderLimits {
@@ -127,7 +130,7 @@ class ServerMessageReader {
     };
 
     bool take(std::span<const uint8_t> data, size_t& pos, size_t n, std::span<const uint8_t>& out);
-    ServerReadResult fail(size_t pos, std::string why);
+    ServerReadResult fail(size_t pos, std::string why, LimitKind limit = LimitKind::kNone);
     bool start_rect(std::span<const uint8_t> hdr, ServerMessageSink& sink, std::string& why);
     void finish_rect(ServerMessageSink& sink);
     bool resize(uint32_t w, uint32_t h, ServerMessageSink& sink, std::string& why);
@@ -142,6 +145,8 @@ class ServerMessageReader {
     std::map<int32_t, std::unique_ptr<RectDecoder>> decoders_;
 
     State state_ = State::kMessageType;
+    LimitKind limit_ = LimitKind::kNone;  // why the stream failed, when a cap was the reason
+    bool decoder_failed_ = false;         // the stream failed inside a rectangle's body
     std::string error_;
     std::vector<uint8_t> stage_, taken_;  // partial message bytes; the last completed piece
 

@@ -60,6 +60,11 @@ Metrics::Metrics(std::string_view version)
                     .Help("Addresses locked out after repeated authentication failures")
                     .Register(*registry_)
                     .Add({})),
+      draining_(BuildGauge()
+                    .Name("rfbcast_draining")
+                    .Help("1 while shutting down: no new viewers, the current ones finishing")
+                    .Register(*registry_)
+                    .Add({})),
       process_source_(read_process_stats) {
     BuildGauge()
         .Name("rfbcast_build_info")
@@ -99,6 +104,11 @@ Metrics::Metrics(std::string_view version)
                                .Help("Times a size cap or deadline refused or cut input, by limit")
                                .Register(*registry_),
                            "limit", kLimitNames);
+}
+
+Metrics& unscraped_metrics() {
+    static Metrics unscraped("unscraped");
+    return unscraped;
 }
 
 std::shared_ptr<SessionMetrics> Metrics::session(const std::string& name) {

@@ -1,5 +1,6 @@
 #pragma once
 #include <prometheus/counter.h>
+#include <prometheus/gauge.h>
 #include <prometheus/registry.h>
 
 #include <array>
@@ -59,6 +60,8 @@ class Metrics {
         encode_seconds_[i]->observe(seconds);
     }
     void limit(Limit l) { limits_[index_of<kLimitNames.size()>(l)]->Increment(); }
+    // 1 from SIGTERM on: no new viewers, the current ones finishing (readiness fails).
+    void set_draining(bool draining) { draining_.Set(draining ? 1.0 : 0.0); }
 
   private:
     template <typename T, size_t N>
@@ -72,6 +75,7 @@ class Metrics {
     Cells<prometheus::Counter, kRefuseReasonNames.size()> refused_{};
     prometheus::Counter& auth_failures_;
     prometheus::Counter& lockouts_;
+    prometheus::Gauge& draining_;
     std::array<Cells<prometheus::Counter, kErrorKindNames.size()>, kSideNames.size()>
         protocol_errors_{};
     Cells<prometheus::Counter, kEncodingNames.size()> encodes_{};
@@ -82,5 +86,9 @@ class Metrics {
     std::function<CacheSnapshot()> cache_source_;
     std::function<ProcessStats()> process_source_;
 };
+
+// For parts built without the process's Metrics (unit tests, tools): one process-wide instance
+// that nobody renders, so hot paths never need a null check.
+Metrics& unscraped_metrics();
 
 }  // namespace rfbcast::metrics

@@ -29,7 +29,8 @@ constexpr const char* kGlobalKeys[] = {
     "listen",         "repeater_listen", "allow_dynamic_ids",  "display_base",
     "log_level",      "log_format",      "cache_mb",           "encode_threads",
     "stats_interval", "session",         "mode1_allow",        "dynamic_id_key_file",
-    "http_listen",    "web_root",        "web_token_key_file", "web_origins"};
+    "http_listen",    "web_root",        "web_token_key_file", "web_origins",
+    "metrics_listen", "drain_timeout",   "http_on_viewer_port"};
 constexpr const char* kSessionKeys[] = {"name",
                                         "upstream",
                                         "repeater_id",
@@ -520,6 +521,18 @@ void Loader::read_global(const toml::table& root) {
                 else
                     listen_value(v, key, g.http_listen);
             }
+        } else if (key == "metrics_listen") {
+            // Empty: no metrics listener.
+            if (auto text = string_value(v, key)) {
+                if (text->empty())
+                    g.metrics_listen.clear();
+                else
+                    listen_value(v, key, g.metrics_listen);
+            }
+        } else if (key == "http_on_viewer_port") {
+            if (auto b = bool_value(v, key)) g.http_on_viewer_port = *b;
+        } else if (key == "drain_timeout") {
+            if (auto n = integer_value(v, key, 0, 3600)) g.drain_timeout_s = static_cast<int>(*n);
         } else if (key == "web_root") {
             if (auto p = nonempty_string(v, key)) g.web_root = *p;
         } else if (key == "web_token_key_file") {
@@ -1013,6 +1026,9 @@ std::string describe(const Config& config) {
     if (!g.web_token_key_file.empty())
         append_value(out, "web_token_key_file", g.web_token_key_file);
     append_list(out, "web_origins", g.web_origins);
+    append_value(out, "metrics_listen", g.metrics_listen.empty() ? "(none)" : g.metrics_listen);
+    append_value(out, "drain_timeout", std::to_string(g.drain_timeout_s));
+    append_value(out, "http_on_viewer_port", g.http_on_viewer_port ? "true" : "false");
 
     append_limits(out, g.defaults);
     out += '\n';

@@ -46,6 +46,10 @@
 //   web_root = "/usr/share/rfbcast/web"  # the viewer page and noVNC (default: next to the binary)
 //   web_token_key_file = "..."         # key of signed links (rfbcast --make-web-token)
 //   web_origins = ["https://school.example"]  # pages a WebSocket may come from (absent: any)
+//   http_on_viewer_port = true         # with http_listen: browsers may use the viewer ports
+//                                      # too (a connection that speaks first is HTTP)
+//   metrics_listen = "127.0.0.1:9860"  # /metrics, /healthz, /readyz ("" or absent: none)
+//   drain_timeout = 25                 # SIGTERM: seconds viewers get to finish (0: close now)
 //   security_types = ["x509vnc", "tlsvnc"]  # (also a session key) what viewers may be offered:
 //                                      # none, vncauth, tlsnone, tlsvnc, tlsplain, x509none,
 //                                      # x509vnc, x509plain (absent: all that fit)
@@ -202,6 +206,10 @@ struct GlobalConfig {
     std::string web_root;                          // empty: found next to the binary
     std::string web_token_key_file;
     std::vector<std::string> web_origins;
+    bool http_on_viewer_port = true;
+    // Operations (issue 9): the Prometheus and probe endpoint, and the SIGTERM drain.
+    std::string metrics_listen;               // empty: none
+    int drain_timeout_s = 25;                 // under Kubernetes' 30 s grace period
     bool require_tls = false;                 // viewers: VeNCrypt only
     SessionLimitOverrides default_overrides;  // the limit keys written at the top level
     SessionLimits defaults;                   // built-in defaults with those applied

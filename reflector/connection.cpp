@@ -11,6 +11,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "metrics/session_metrics.h"
+
 namespace rfbcast {
 
 namespace {
@@ -36,6 +38,7 @@ Connection::Connection(EventLoop& loop, int fd, ConnectionOwner* owner, Limits l
 
 Connection::~Connection() {
     if (linger_timer_) loop_.cancel_timer(linger_timer_);
+    if (close_when_sent_) loop_.linger_ended();
     loop_.remove_handler(slot_);
     ::close(fd_);
 }
@@ -66,7 +69,9 @@ void Connection::consume(size_t n) {
         return;
     }
     rx_head_ += std::min(n, rx_tail_ - rx_head_);
-    if (rx_head_ == rx_tail_) rx_head_ = rx_tail_ = 0;
+    // A recv in flight writes at rx_tail_: the buffer may only be rewound when none is (an
+    // owner that took the connection over mid-callback may already have armed one).
+    if (rx_head_ == rx_tail_ && !recv_in_flight_) rx_head_ = rx_tail_ = 0;
 }
 
 void Connection::arm_recv() {
@@ -317,7 +322,9 @@ void Connection::tls_send_alert() {
 void Connection::send_now_if_first(std::span<const uint8_t> bytes) {
     if (bytes.empty() || send_in_flight_ || !tx_.empty() || connect_in_flight_) return;
     const ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (n > 0) sent_total_ += static_cast<size_t>(n);
+    if (n <= 0) return;
+    sent_total_ += static_cast<size_t>(n);
+    if (meter_) meter_->bytes_sent(meter_side_, static_cast<uint64_t>(n));
 }
 
 void Connection::tls_take_output() {
@@ -417,6 +424,7 @@ void Connection::close_when_sent() {
         return;
     }
     close_when_sent_ = true;
+    loop_.linger_started();
     // A peer that stopped reading would hold the queue (and this object) forever.
     linger_timer_ = loop_.add_timer(kLinger, [this] {
         linger_timer_ = 0;
@@ -474,6 +482,7 @@ void Connection::on_completion(OpKind op, int32_t res, uint32_t /*flags*/) {
             } else if (!closing_) {
                 rx_tail_ += static_cast<size_t>(res);
                 recv_total_ += static_cast<size_t>(res);
+                if (meter_) meter_->bytes_received(meter_side_, static_cast<uint64_t>(res));
                 if (!owner_) {
                     deliver(false);  // discards
                 } else if (tls_ || ws_) {
@@ -493,6 +502,7 @@ void Connection::on_completion(OpKind op, int32_t res, uint32_t /*flags*/) {
             } else {
                 size_t n = static_cast<size_t>(res);
                 sent_total_ += n;
+                if (meter_) meter_->bytes_sent(meter_side_, n);
                 queued_ -= std::min(n, queued_);
                 while (n > 0 && !tx_.empty()) {
                     Chunk& c = tx_.front();

@@ -12,10 +12,15 @@
 
 #include "codec/shared_bytes.h"
 #include "codec/websocket_frame_reader.h"
+#include "metrics/metric_names.h"
 #include "reflector/event_loop.h"
 #include "reflector/tls_session.h"
 
 namespace rfbcast {
+
+namespace metrics {
+class SessionMetrics;
+}
 
 using rfb::make_shared_bytes;
 using rfb::SharedBytes;
@@ -97,6 +102,12 @@ class Connection final : public IoHandler {
     // kernel's unsent bytes fall under the mark). At most one wait is in flight.
     void wait_writable();
     uint64_t bytes_sent() const { return sent_total_; }
+    // From now on every byte this socket sends or receives is also counted in `session`'s
+    // series for `side` (null: no longer). Set once the connection belongs to a session.
+    void set_traffic_meter(std::shared_ptr<metrics::SessionMetrics> session, metrics::Side side) {
+        meter_ = std::move(session);
+        meter_side_ = side;
+    }
     uint64_t bytes_received() const { return recv_total_; }
     // Bytes allocated for input: never shrinks; each of the raw and (with TLS) the decrypted
     // buffer stays within limits().rx_cap.
@@ -211,6 +222,19 @@ class Connection final : public IoHandler {
     bool notify_pending_ = false;
     bool in_callback_ = false;
     uint64_t sent_total_ = 0, recv_total_ = 0;
+    std::shared_ptr<metrics::SessionMetrics> meter_;
+    metrics::Side meter_side_ = metrics::Side::kViewer;
 };
+
+// An owner lets go of `conn` for good: after its queued output (a last answer, a failure reason)
+// or at once; `conn` is cleared. Does nothing to a null `conn`.
+inline void release_connection(Connection*& conn, bool send_queued_first) {
+    if (!conn) return;
+    if (send_queued_first)
+        conn->close_when_sent();
+    else
+        conn->close();
+    conn = nullptr;
+}
 
 }  // namespace rfbcast

@@ -22,6 +22,7 @@ DemoSource::DemoSource(Session& session, uint32_t width, uint32_t height, unsign
 
 DemoSource::~DemoSource() {
     if (timer_) session_.loop().cancel_timer(timer_);
+    session_.metrics().set_upstream_up(false);
 }
 
 void DemoSource::start() {
@@ -32,6 +33,7 @@ void DemoSource::start() {
     draw_background();
     session_.damage(fb.bounds());
     session_.end_update();
+    session_.metrics().set_upstream_up(true);  // the built-in source is always there
     timer_ = session_.loop().add_timer(period_, [this] { tick(); });
 }
 

@@ -67,6 +67,11 @@ class EventLoop {
     // teardown at exit.
     void run_until(const std::function<bool()>& done, Clock::duration max);
     size_t handler_count() const { return slots_.size() - free_slots_.size(); }
+    // Connections closing after their queued output is sent (Connection::close_when_sent): a
+    // drain waits for them so that what they owe their peers is delivered.
+    size_t lingering() const { return lingering_; }
+    void linger_started() { ++lingering_; }
+    void linger_ended() { --lingering_; }
     // Increments every turn; /healthz compares it over time to see the loop is alive.
     uint64_t turns() const { return turns_; }
 
@@ -95,6 +100,7 @@ class EventLoop {
     bool ring_ok_ = false;
     bool running_ = false;
     uint64_t turns_ = 0;
+    size_t lingering_ = 0;
     Clock::time_point now_ = Clock::now();
     std::vector<Slot> slots_;
     std::vector<uint32_t> free_slots_;

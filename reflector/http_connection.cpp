@@ -88,8 +88,12 @@ void HttpConnection::on_data(Connection& conn) {
     }
     while (!finished_ && conn_ && !conn_->rx().empty()) {
         const rfb::HttpParseResult& r = parser_->feed(conn_->rx());
+        if (r.status == rfb::HttpParseResult::kNeedMore) {
+            // The parser keeps what it was fed: hand it only new bytes next time.
+            conn_->consume(conn_->rx().size());
+            return;
+        }
         conn_->consume(r.consumed);
-        if (r.status == rfb::HttpParseResult::kNeedMore) return;
         if (r.status == rfb::HttpParseResult::kError) {
             fail(r.http_status, r.error);
             return;
@@ -130,7 +134,7 @@ void HttpConnection::handle(const rfb::HttpRequest& request) {
         respond_page(404, message_page(404, "There is nothing at this address."), request);
         return;
     }
-    respond(200, f->content_type, f->bytes, request.head_only(), true, kViewerCsp);
+    respond(200, f->content_type, f->bytes, request.head_only(), request.keep_alive(), kViewerCsp);
 }
 
 WebEntry HttpConnection::entry_for(const rfb::HttpRequest& request, const std::string& session) {
@@ -158,7 +162,7 @@ void HttpConnection::serve_view(const rfb::HttpRequest& request, const std::stri
                      request);
         return;
     }
-    respond(200, f->content_type, f->bytes, request.head_only(), true, kViewerCsp);
+    respond(200, f->content_type, f->bytes, request.head_only(), request.keep_alive(), kViewerCsp);
 }
 
 void HttpConnection::upgrade(const rfb::HttpRequest& request, const std::string& session) {
@@ -227,7 +231,8 @@ void HttpConnection::respond_page(int status, const std::string& html,
                                   const rfb::HttpRequest& request) {
     std::vector<uint8_t> bytes(html.begin(), html.end());
     respond(status, "text/html; charset=utf-8", rfb::make_shared_bytes(std::move(bytes)),
-            request.head_only(), status < 400, std::string(rfb::kStrictCsp));
+            request.head_only(), status < 400 && request.keep_alive(),
+            std::string(rfb::kStrictCsp));
 }
 
 void HttpConnection::fail(int status, const std::string& log_reason) {
@@ -246,13 +251,7 @@ void HttpConnection::finish(bool send_first) {
     finished_ = true;
     if (deadline_) loop_.cancel_timer(deadline_);
     deadline_ = 0;
-    if (conn_) {
-        if (send_first)
-            conn_->close_when_sent();
-        else
-            conn_->close();
-        conn_ = nullptr;
-    }
+    release_connection(conn_, send_first);
     done_(this);
 }
 

@@ -60,6 +60,24 @@ bool Listener::open(const std::string& address, std::string& error) {
     return true;
 }
 
+uint16_t Listener::port() const {
+    if (fd_ < 0) return 0;
+    sockaddr_storage addr{};
+    socklen_t len = sizeof addr;
+    if (::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return 0;
+    if (addr.ss_family == AF_INET) {
+        sockaddr_in v4{};
+        std::memcpy(&v4, &addr, sizeof v4);
+        return ntohs(v4.sin_port);
+    }
+    if (addr.ss_family == AF_INET6) {
+        sockaddr_in6 v6{};
+        std::memcpy(&v6, &addr, sizeof v6);
+        return ntohs(v6.sin6_port);
+    }
+    return 0;
+}
+
 void Listener::on_completion(OpKind op, int32_t res, uint32_t) {
     if (op != OpKind::kAccept) return;
     if (res >= 0) {

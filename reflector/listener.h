@@ -1,6 +1,7 @@
 #pragma once
 #include <sys/socket.h>
 
+#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -22,6 +23,8 @@ class Listener final : public IoHandler {
     bool open(const std::string& address, std::string& error);
     void on_completion(OpKind op, int32_t res, uint32_t flags) override;
     const std::string& address() const { return address_; }
+    // The port the socket is bound to (getsockname), for logs and tests; 0 before open().
+    uint16_t port() const;
 
   private:
     EventLoop& loop_;

@@ -2,14 +2,18 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <string>
 
 #include "codec/encode_cache.h"
+#include "metrics/metrics.h"
 #include "reflector/encode_pool.h"
 #include "reflector/event_loop.h"
+#include "reflector/health_check_client.h"
 #include "reflector/log.h"
+#include "reflector/ops_server.h"
 #include "reflector/options.h"
 #include "reflector/random_bytes.h"
 #include "reflector/repeater_token.h"
@@ -77,6 +81,17 @@ std::shared_ptr<HttpSettings> http_settings(const GlobalConfig& g, const Registr
     return h;
 }
 
+// --healthcheck: the running instance's /healthz, at the metrics address its config or
+// environment names (what Docker's HEALTHCHECK runs inside the container).
+int healthcheck(const Options& opt) {
+    Config config;
+    std::vector<std::string> errors;
+    std::string address = opt.metrics_listen == "off" ? std::string() : opt.metrics_listen;
+    if (build_config(opt, config, errors)) address = config.global.metrics_listen;
+    if (address.empty()) return fail("--healthcheck needs --metrics-listen (or metrics_listen)");
+    return run_health_check(address, "/healthz", 3000);
+}
+
 // --hash-password: the password comes on standard input (never the command line).
 int hash_password(const std::string& user) {
     std::string password;
@@ -103,6 +118,7 @@ int main(int argc, char** argv) {
 
     Config config;
     std::vector<std::string> errors;
+    if (opt.healthcheck) return healthcheck(opt);
     if (!build_config(opt, config, errors)) return config_errors(errors);
     log_configure(config.global.log_level, config.global.log_format);
     RegistrySettings settings;
@@ -120,11 +136,17 @@ int main(int argc, char** argv) {
     if (!loop) return fail(error);
 
     const GlobalConfig& g = config.global;
+    metrics::Metrics metrics(RFBCAST_VERSION);
     rfb::EncodeCache cache(g.cache_mb * 1024 * 1024);
+    // Rendered on the loop, which owns the cache: no lock needed.
+    metrics.set_cache_stats_source([&cache] {
+        const rfb::EncodeCacheStats& c = cache.stats();
+        return metrics::CacheSnapshot{c.hits, c.misses, c.evictions, c.bytes, c.entries};
+    });
     EncodePool pool(*loop, g.encode_threads >= 0 ? static_cast<unsigned>(g.encode_threads)
                                                  : default_encode_threads());
-    TileEncodeService encoder(cache, pool);
-    SessionRegistry registry(*loop, encoder, settings);
+    TileEncodeService encoder(cache, pool, &metrics);
+    SessionRegistry registry(*loop, encoder, settings, &metrics);
     StaticFiles web_files;
     std::unique_ptr<WebServer> web;
     if (!g.http_listen.empty()) {
@@ -135,12 +157,43 @@ int main(int argc, char** argv) {
         } else if (!web_files.load(root, size_t{64} << 20, error)) {
             return fail(error);
         }
-        web = std::make_unique<WebServer>(*loop, registry, http_settings(g, settings, &web_files));
+        web = std::make_unique<WebServer>(*loop, registry, http_settings(g, settings, &web_files),
+                                          &metrics);
+        if (g.http_on_viewer_port)
+            registry.set_web_handoff([&web](Connection* c) { web->adopt(c); });
     }
 
+    // SIGTERM drains: readiness fails, new viewers are refused, each viewer finishes its update
+    // and is closed; the loop stops when none is left or the drain time is up. SIGINT, or a
+    // second signal, stops at once.
+    EventLoop::TimerId drain_timer = 0;
+    const Clock::time_point never{};
+    Clock::time_point drain_deadline = never;
+    std::function<void()> check_drained = [&] {
+        drain_timer = 0;
+        // Viewers still finishing their update, and closed ones whose last bytes are queued.
+        const size_t left = registry.total_viewers(), lingering = loop->lingering();
+        if ((left == 0 && lingering == 0) || loop->now() >= drain_deadline) {
+            LOG_INFO("drained", "viewers-left=%zu connections-flushing=%zu", left, lingering);
+            loop->stop();
+            return;
+        }
+        drain_timer = loop->add_timer(std::chrono::milliseconds(50), check_drained);
+    };
     SignalWatcher signals(*loop, [&](int signo) {
         if (signo != SIGHUP) {
+            if (signo == SIGTERM && drain_deadline == never && g.drain_timeout_s > 0) {
+                drain_deadline = loop->now() + std::chrono::seconds(g.drain_timeout_s);
+                LOG_INFO("draining", "signal=%d viewers=%zu drain-timeout-s=%d", signo,
+                         registry.total_viewers(), g.drain_timeout_s);
+                metrics.set_draining(true);
+                registry.drain("rfbcast is shutting down");
+                check_drained();
+                return;
+            }
             LOG_INFO("shutting-down", "signal=%d", signo);
+            metrics.set_draining(true);
+            registry.set_draining();
             loop->stop();
             return;
         }
@@ -167,6 +220,17 @@ int main(int argc, char** argv) {
             LOG_INFO("reloaded", "sessions=%zu", registry.session_count());
     });
     if (!signals.start()) return fail("cannot set up signal handling");
+    std::unique_ptr<OpsServer> ops;
+    if (!g.metrics_listen.empty()) {
+        OpsHandlers h;
+        h.render_metrics = [&metrics] { return metrics.render(); };
+        h.ready = [&registry] { return !registry.draining(); };
+        h.on_accepted = [&metrics] { metrics.accepted(metrics::Listener::kMetrics); };
+        h.on_refused = [&metrics] { metrics.refused(metrics::RefuseReason::kOther); };
+        ops = std::make_unique<OpsServer>(*loop, std::move(h));
+        if (!ops->listen(g.metrics_listen, error)) return fail("metrics_listen: " + error);
+        LOG_INFO("metrics-listening", "address=%s", g.metrics_listen.c_str());
+    }
     // What stays registered once every connection and listener is gone.
     const size_t baseline = loop->handler_count();
     if (!registry.apply(config, error)) return fail(error);
@@ -177,6 +241,8 @@ int main(int argc, char** argv) {
     StatsLogger stats(*loop, std::chrono::seconds(g.stats_interval_s), registry, encoder);
     stats.start();
     loop->run();
+    if (drain_timer) loop->cancel_timer(drain_timer);
+    if (ops) ops->close();  // a scraper's keep-alive connection must not hold up the exit
 
     // Close every connection and let the kernel hand back their buffers before exiting.
     registry.close_all("rfbcast is shutting down");

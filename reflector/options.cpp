@@ -1,5 +1,6 @@
 #include "reflector/options.h"
 
+#include "reflector/secret_file_mode.h"
 #include "reflector/security_types.h"
 
 #include <sys/stat.h>
@@ -118,6 +119,23 @@ std::optional<int> parse_options(int argc, char** argv, Options& o) {
                    "/ws/<session>; HTTPS as well with --tls-cert-file); 'off' for none")
         ->envname("RFBCAST_HTTP_LISTEN")
         ->capture_default_str();
+    app.add_option("--http-on-viewer-port", o.http_on_viewer_port,
+                   "With --http-listen: browsers may also use the viewer ports (a connection "
+                   "that sends first within 100 ms is taken as HTTP/WebSocket)")
+        ->envname("RFBCAST_HTTP_ON_VIEWER_PORT")
+        ->capture_default_str();
+    app.add_option("--metrics-listen", o.metrics_listen,
+                   "ADDR:PORT serving /metrics (Prometheus), /healthz and /readyz; 'off' for none")
+        ->envname("RFBCAST_METRICS_LISTEN");
+    app.add_option("--drain-timeout", o.drain_timeout_s,
+                   "On SIGTERM: seconds viewers get to finish their update before they are "
+                   "closed (readiness fails at once; 0: close at once)")
+        ->envname("RFBCAST_DRAIN_TIMEOUT")
+        ->check(CLI::Range(0, 3600))
+        ->capture_default_str();
+    app.add_flag("--healthcheck", o.healthcheck,
+                 "Ask the running rfbcast's /healthz (at --metrics-listen) and exit 0 if it "
+                 "answers 200 (for Docker's HEALTHCHECK)");
     app.add_option("--web-root", o.web_root,
                    "Directory of the browser viewer's files (default: web/ next to the binary, "
                    "then ../share/rfbcast/web)")
@@ -299,9 +317,12 @@ bool read_secret_file(const std::string& path, std::string& out, std::string& er
         error = std::string(what) + " " + path + " is empty";
         return false;
     }
-    if (kind != SecretKind::kUsername && (st.st_mode & (S_IRWXG | S_IRWXO)))
-        LOG_WARN("password-file-permissions",
-                 "file=%s problem=\"readable by group or others; chmod 600 it\"", path.c_str());
+    if (kind != SecretKind::kUsername) {
+        const auto warning = secret_file_mode_warning(st.st_mode, st.st_gid, process_group_ids());
+        if (warning)
+            LOG_WARN("password-file-permissions", "file=%s problem=\"%s\"", path.c_str(),
+                     warning->c_str());
+    }
     if (kind == SecretKind::kVncPassword && out.size() > 8)
         LOG_WARN("password-truncated",
                  "file=%s problem=\"VNC authentication uses only the first 8 characters\"",

@@ -46,6 +46,11 @@ struct Options {
     std::string users_file;  // VeNCrypt Plain users (name:pbkdf2-sha256:...)
     // Browser viewers (issue 8).
     std::string http_listen = "0.0.0.0:5800";  // "" or "off": none
+    // Operations (issue 9).
+    bool http_on_viewer_port = true;
+    std::string metrics_listen;  // "" or "off": none
+    int drain_timeout_s = 25;
+    bool healthcheck = false;  // probe the running instance's /healthz and exit
     std::string web_root;
     std::string web_token_key_file;
     std::string make_web_token;  // a session: print a signed link token for it, and exit
@@ -86,7 +91,7 @@ enum class SecretKind {
 };
 
 // Reads the first line of a secret file (no trailing newline). Errors name the file, never its
-// content; a file readable by group or others gets a warning.
+// content; a file others may read, or whose group this process is not in, gets a warning.
 bool read_secret_file(const std::string& path, std::string& out, std::string& error,
                       SecretKind kind = SecretKind::kVncPassword);
 

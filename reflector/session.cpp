@@ -9,10 +9,13 @@
 
 namespace rfbcast {
 
-Session::Session(EventLoop& loop, SessionOptions options, TileEncodeService& encoder)
+Session::Session(EventLoop& loop, SessionOptions options, TileEncodeService& encoder,
+                 metrics::Metrics* metrics)
     : loop_(loop),
       options_(std::move(options)),
       encoder_(encoder),
+      process_metrics_(metrics ? *metrics : metrics::unscraped_metrics()),
+      metrics_(process_metrics_.session(options_.name)),
       desktop_name_(options_.name),
       arbiter_(options_.input_policy, options_.clipboard, options_.input_idle_timeout) {
     // Viewers whose tiles the full pool refused wait for encodes to finish, then try again.
@@ -33,8 +36,10 @@ Session::~Session() {
 // with its reason; removal is deferred, so the list stays intact here).
 void Session::check_viewers_progress() {
     const Clock::time_point now = loop_.now();
-    for (auto& v : viewers_)
+    for (auto& v : viewers_) {
         v->check_progress(now);
+        v->sample_metrics(now);
+    }
     progress_timer_ = loop_.add_timer(std::chrono::seconds(1), [this] {
         progress_timer_ = 0;
         check_viewers_progress();
@@ -106,6 +111,7 @@ void Session::end_update() {
     in_update_ = false;
     if (grid_.count() == 0) return;
     ++stats_.updates;
+    metrics_->framebuffer_update();
     changed_.clear();
     const size_t damaged_count = damaged_.count();
     grid_.rehash(fb_, damaged_, changed_);
@@ -229,6 +235,12 @@ void Session::close_all_viewers(const std::string& reason) {
         v->shutdown(reason);
     viewers_.clear();
     if (viewers_changed_) viewers_changed_();
+}
+
+void Session::drain_viewers(const std::string& reason) {
+    // Viewers remove themselves later (remove_viewer defers), so the list stays intact here.
+    for (auto& v : viewers_)
+        v->drain(reason);
 }
 
 void Session::update_options(SessionOptions options) {

@@ -11,6 +11,7 @@
 #include "codec/scroll_detector.h"
 #include "codec/tile_bitmap.h"
 #include "codec/tile_grid.h"
+#include "metrics/metrics.h"
 #include "reflector/config_file.h"
 #include "reflector/event_loop.h"
 #include "reflector/input_arbiter.h"
@@ -90,7 +91,10 @@ struct ViewerRateHistogram {
 // and the changed set is OR-ed into every viewer's dirty bitmap.
 class Session {
   public:
-    Session(EventLoop& loop, SessionOptions options, TileEncodeService& encoder);
+    // `metrics`: the process's metrics, where the session's series are made (null: a set
+    // nobody scrapes, for tests and tools).
+    Session(EventLoop& loop, SessionOptions options, TileEncodeService& encoder,
+            metrics::Metrics* metrics = nullptr);
     ~Session();
 
     const SessionOptions& options() const { return options_; }
@@ -101,6 +105,9 @@ class Session {
     void set_viewers_changed(std::function<void()> fn) { viewers_changed_ = std::move(fn); }
     EventLoop& loop() { return loop_; }
     TileEncodeService& encoder() { return encoder_; }
+    metrics::SessionMetrics& metrics() { return *metrics_; }
+    const std::shared_ptr<metrics::SessionMetrics>& metrics_handle() const { return metrics_; }
+    metrics::Metrics& process_metrics() { return process_metrics_; }
 
     // --- framebuffer state, read by viewers ---
     bool has_frame() const { return has_frame_; }
@@ -145,6 +152,9 @@ class Session {
     void remove_viewer(ViewerConnection* viewer);
     size_t viewer_count() const { return viewers_.size(); }
     void close_all_viewers(const std::string& reason);
+    // Shutting down: each viewer finishes the update under way, then closes (ViewerConnection::
+    // drain); they leave the list as they close.
+    void drain_viewers(const std::string& reason);
     // A viewer's input, passed to the upstream as the session's input policy allows
     // (InputArbiter): `control` says the viewer authenticated for control; `keycode` is the QEMU
     // extended key event's (0: a plain KeyEvent).
@@ -173,6 +183,8 @@ class Session {
     EventLoop& loop_;
     SessionOptions options_;
     TileEncodeService& encoder_;
+    metrics::Metrics& process_metrics_;
+    std::shared_ptr<metrics::SessionMetrics> metrics_;
     uint64_t progress_listener_ = 0;
     UpstreamLink* upstream_ = nullptr;
 

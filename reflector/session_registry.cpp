@@ -57,8 +57,11 @@ const char* to_string(SharedPortMode m) {
 }
 
 SessionRegistry::SessionRegistry(EventLoop& loop, TileEncodeService& encoder,
-                                 RegistrySettings settings)
-    : loop_(loop), encoder_(encoder), settings_(std::move(settings)) {
+                                 RegistrySettings settings, metrics::Metrics* metrics)
+    : loop_(loop),
+      encoder_(encoder),
+      settings_(std::move(settings)),
+      metrics_(metrics ? *metrics : metrics::unscraped_metrics()) {
     install_security();
 }
 
@@ -89,6 +92,12 @@ void SessionRegistry::update_settings(RegistrySettings settings) {
 SessionRegistry::~SessionRegistry() {
     if (sweep_timer_) loop_.cancel_timer(sweep_timer_);
     close_all("rfbcast is shutting down");
+}
+
+void SessionRegistry::drain(const std::string& reason) {
+    set_draining();
+    for (auto& [name, e] : entries_)
+        e->session->drain_viewers(reason);
 }
 
 void SessionRegistry::close_all(const std::string& reason) {
@@ -276,7 +285,7 @@ SessionRegistry::Entry* SessionRegistry::create_entry(Origin origin, SessionConf
                           SecretKind::kPassword))
         return nullptr;
     read_web_tokens(*e);
-    e->session = std::make_unique<Session>(loop_, std::move(so), encoder_);
+    e->session = std::make_unique<Session>(loop_, std::move(so), encoder_, &metrics_);
     if (!build_upstream(*e, error)) return nullptr;
     Entry* ep = e.get();
     e->empty_since = loop_.now();
@@ -589,6 +598,7 @@ void SessionRegistry::start_gate(Connection* conn, ViewerGate::Mode mode, std::s
     if (pending_full()) {
         LOG_WARN("viewer-refused", "peer=%s reason=\"%zu connections are already in handshake\"",
                  conn->peer().c_str(), settings_.max_pending);
+        metrics_.refused(metrics::RefuseReason::kPreauthLimit);
         conn->close();
         return;
     }
@@ -610,9 +620,11 @@ void SessionRegistry::accept_viewer(const std::string& session, int fd, const st
                                     const sockaddr_storage& addr) {
     auto* conn = new Connection(loop_, fd, nullptr, viewer_connection_limits(), peer);
     conn->set_peer(peer, addr);
+    metrics_.accepted(metrics::Listener::kViewer);
     if (!trusted_proxies_.empty() &&
         trusted_proxies_.contains_address(reinterpret_cast<const sockaddr*>(&addr))) {
         if (pending_full()) {
+            metrics_.refused(metrics::RefuseReason::kPreauthLimit);
             conn->close();
             return;
         }
@@ -623,7 +635,7 @@ void SessionRegistry::accept_viewer(const std::string& session, int fd, const st
                     c->close();
                     return;
                 }
-                admit_viewer(session, c);
+                sniff_viewer(session, c);
             },
             [this](ProxyIntake* p) { forget_later(intakes_, p); });
         ProxyIntake* p = intake.get();
@@ -631,15 +643,58 @@ void SessionRegistry::accept_viewer(const std::string& session, int fd, const st
         p->start();
         return;
     }
-    admit_viewer(session, conn);
+    sniff_viewer(session, conn);
+}
+
+void SessionRegistry::sniff_viewer(const std::string& session, Connection* conn) {
+    if (!web_handoff_) {
+        admit_viewer(session, conn);
+        return;
+    }
+    if (pending_full()) {
+        metrics_.refused(metrics::RefuseReason::kPreauthLimit);
+        conn->close();
+        return;
+    }
+    auto sniffer = std::make_unique<ProtocolSniffer>(
+        loop_, conn, ProtocolSniffer::kDefaultWait,
+        [this, session, alive = std::weak_ptr<int>(alive_)](Connection* c,
+                                                            ProtocolSniffer::Verdict v) {
+            if (alive.expired()) {
+                c->close();
+                return;
+            }
+            if (v == ProtocolSniffer::Verdict::kRfb || !web_handoff_) {
+                admit_viewer(session, c);
+                return;
+            }
+            if (!web_address_allowed(c->peer_address())) {
+                LOG_WARN("http-refused", "peer=%s reason=\"address not allowed\"",
+                         c->peer().c_str());
+                metrics_.refused(metrics::RefuseReason::kAllowList);
+                c->close();
+                return;
+            }
+            LOG_DEBUG("viewer-port-http", "peer=%s", c->peer().c_str());
+            web_handoff_(c);
+        },
+        [this](ProtocolSniffer* p) { forget_later(sniffers_, p); });
+    ProtocolSniffer* p = sniffer.get();
+    sniffers_.push_back(std::move(sniffer));
+    p->start();
 }
 
 void SessionRegistry::admit_viewer(const std::string& session, Connection* conn,
                                    std::optional<rfb::ServerHandshake> preset) {
     const auto* addr = reinterpret_cast<const sockaddr*>(&conn->peer_address());
+    if (draining_) {
+        refuse(conn, "rfbcast is shutting down", "draining", metrics::RefuseReason::kDraining);
+        return;
+    }
     if (!address_allowed(addr, nullptr)) {
         ++stats_.refused_by_address;
-        refuse(conn, "your address is not allowed to connect", "address not allowed");
+        refuse(conn, "your address is not allowed to connect", "address not allowed",
+               metrics::RefuseReason::kAllowList);
         return;
     }
     Clock::duration remaining{};
@@ -649,19 +704,25 @@ void SessionRegistry::admit_viewer(const std::string& session, Connection* conn,
                "locked out for " +
                    std::to_string(
                        std::chrono::duration_cast<std::chrono::seconds>(remaining).count() + 1) +
-                   " s more");
+                   " s more",
+               metrics::RefuseReason::kLockout);
         return;
     }
     const char* why = nullptr;
+    const uint64_t per_address = preauth_->counters().refused_per_address;
     std::optional<PreauthLimit::Ticket> ticket = PreauthLimit::take(preauth_, addr, &why);
     if (!ticket) {
-        refuse(conn, why, why);
+        refuse(conn, why, why,
+               preauth_->counters().refused_per_address != per_address
+                   ? metrics::RefuseReason::kPreauthPerAddress
+                   : metrics::RefuseReason::kPreauthLimit);
         return;
     }
     if (!session.empty()) {
         Entry* e = find_entry(session);
         if (!e) {
-            refuse(conn, "this session was removed", "session gone");
+            refuse(conn, "this session was removed", "session gone",
+                   metrics::RefuseReason::kUnknownSession);
             return;
         }
         attach_viewer(*e->session, conn, std::move(preset), std::move(*ticket));
@@ -673,7 +734,8 @@ void SessionRegistry::admit_viewer(const std::string& session, Connection* conn,
                 attach_viewer(*e->session, conn, std::nullopt, std::move(*ticket));
                 return;
             }
-            refuse(conn, "no session is served on this port", "no session");
+            refuse(conn, "no session is served on this port", "no session",
+                   metrics::RefuseReason::kUnknownSession);
             return;
         case SharedPortMode::kPassword:
             start_gate(conn, ViewerGate::Mode::kPassword, {}, std::move(*ticket));
@@ -682,7 +744,8 @@ void SessionRegistry::admit_viewer(const std::string& session, Connection* conn,
             start_gate(conn, ViewerGate::Mode::kRepeater, {}, std::move(*ticket));
             return;
         default:
-            refuse(conn, "no session is served on this port", "no session");
+            refuse(conn, "no session is served on this port", "no session",
+                   metrics::RefuseReason::kUnknownSession);
     }
 }
 
@@ -697,8 +760,9 @@ bool SessionRegistry::address_allowed(const sockaddr* addr, const Entry* e) cons
 }
 
 void SessionRegistry::refuse(Connection* conn, const std::string& reason,
-                             const std::string& log_reason) {
+                             const std::string& log_reason, metrics::RefuseReason why) {
     LOG_WARN("viewer-refused", "peer=%s reason=\"%s\"", conn->peer().c_str(), log_reason.c_str());
+    metrics_.refused(why);
     start_gate(conn, ViewerGate::Mode::kRefuse, reason, {});
 }
 
@@ -749,20 +813,24 @@ WebEntry SessionRegistry::web_entry(const std::string& session, const std::strin
     WebEntry r;
     Entry* e = find_entry(session);
     if (!e || e->origin == Origin::kModeI) {
+        metrics_.refused(metrics::RefuseReason::kUnknownSession);
         r.http_status = 404;
         r.message = "There is no session named \"" + session + "\" here.";
         return r;
     }
     if (!address_allowed(reinterpret_cast<const sockaddr*>(&peer), e)) {
+        metrics_.refused(metrics::RefuseReason::kAllowList);
         r.message = "Your address may not watch this session.";
         return r;
     }
     if (lockout_.blocked(reinterpret_cast<const sockaddr*>(&peer), loop_.now(), nullptr)) {
+        metrics_.refused(metrics::RefuseReason::kLockout);
         r.message = "Too many failed attempts from your address. Try again later.";
         return r;
     }
     if (!token || token->empty()) {
         if (e->config.web_require_token) {
+            metrics_.refused(metrics::RefuseReason::kAuthFailed);
             r.message = "This session opens only from a link with a token.";
             return r;
         }
@@ -780,6 +848,7 @@ WebEntry SessionRegistry::web_entry(const std::string& session, const std::strin
                                 .count();
         if (check_web_token(web_token_key_, session, *token, now, access) ==
             WebTokenCheck::kExpired) {
+            metrics_.refused(metrics::RefuseReason::kAuthFailed);
             r.message = "This link has expired. Ask for a new one.";
             return r;
         }
@@ -787,6 +856,7 @@ WebEntry SessionRegistry::web_entry(const std::string& session, const std::strin
     if (access == WebAccess::kNone) {
         // A wrong token counts like a wrong password.
         auth_result(peer, false);
+        metrics_.refused(metrics::RefuseReason::kAuthFailed);
         r.message = "This link is not valid for this session.";
         return r;
     }
@@ -800,7 +870,8 @@ void SessionRegistry::websocket_viewer(const std::string& session, const WebEntr
                                        Connection* conn) {
     Entry* e = find_entry(session);
     if (!e) {
-        refuse(conn, "this session was removed", "session gone");
+        refuse(conn, "this session was removed", "session gone",
+               metrics::RefuseReason::kUnknownSession);
         return;
     }
     rfb::ServerHandshakeConfig c;
@@ -814,7 +885,7 @@ void SessionRegistry::websocket_viewer(const std::string& session, const WebEntr
         const SessionOptions& o = e->session->options();
         if (o.security && o.security->require_tls && !conn->tls()) {
             refuse(conn, "this session needs an encrypted connection: use https://",
-                   "require_tls, WebSocket without TLS");
+                   "require_tls, WebSocket without TLS", metrics::RefuseReason::kTlsRequired);
             return;
         }
         SessionOptions plain = o;
@@ -832,6 +903,7 @@ bool SessionRegistry::locked_out(const sockaddr_storage& peer) {
     if (!lockout_.blocked(addr, loop_.now(), nullptr)) return false;
     LOG_WARN("viewer-refused", "peer=%s reason=\"locked out while authenticating\"",
              peer_name(peer).c_str());
+    metrics_.refused(metrics::RefuseReason::kLockout);
     return true;
 }
 
@@ -841,8 +913,10 @@ void SessionRegistry::auth_result(const sockaddr_storage& peer, bool ok) {
         lockout_.success(addr);
         return;
     }
+    metrics_.auth_failure();
     const uint64_t blocks = lockout_.counters().blocks_started;
     lockout_.failure(addr, loop_.now());
+    if (lockout_.counters().blocks_started != blocks) metrics_.lockout();
     if (lockout_.counters().blocks_started != blocks)
         LOG_WARN("lockout",
                  "peer=%s note=\"too many authentication failures: refused for a "
@@ -854,16 +928,24 @@ void SessionRegistry::attach_viewer(Session& session, Connection* conn,
                                     std::optional<rfb::ServerHandshake> finished,
                                     PreauthLimit::Ticket preauth) {
     std::string refusal;
+    metrics::RefuseReason why = metrics::RefuseReason::kOther;
     const Entry* e = find_entry(session.options().name);
-    if (e && !address_allowed(reinterpret_cast<const sockaddr*>(&conn->peer_address()), e)) {
+    if (draining_) {
+        refusal = "rfbcast is shutting down";
+        why = metrics::RefuseReason::kDraining;
+    } else if (e && !address_allowed(reinterpret_cast<const sockaddr*>(&conn->peer_address()), e)) {
         ++stats_.refused_by_address;
         refusal = "your address is not allowed to watch this session";
+        why = metrics::RefuseReason::kAllowList;
     } else if (session.viewer_count() >= session.options().max_viewers) {
         refusal = "this session already has its maximum number of viewers";
+        why = metrics::RefuseReason::kMaxViewers;
     } else if (total_viewers() >= global_.max_total_viewers) {
         refusal = "this server already has its maximum number of viewers";
+        why = metrics::RefuseReason::kMaxTotalViewers;
     }
     if (!refusal.empty()) {
+        metrics_.refused(why);
         LOG_WARN("viewer-refused", "session=%s peer=%s reason=\"%s\"",
                  session.options().name.c_str(), conn->peer().c_str(), refusal.c_str());
         if (finished && finished->access() != rfb::AccessLevel::kNone) {
@@ -923,6 +1005,7 @@ Session* SessionRegistry::route_repeater(const rfb::RepeaterTarget& target, cons
             return e->session.get();
         }
         ++stats_.repeater_refused;
+        metrics_.refused(metrics::RefuseReason::kUnknownSession);
         refusal = "no session has repeater ID " + target.id;
         LOG_WARN("repeater-refused", "side=viewer peer=%s id=%s reason=\"unknown ID\"",
                  peer.c_str(), target.id.c_str());
@@ -932,6 +1015,7 @@ Session* SessionRegistry::route_repeater(const rfb::RepeaterTarget& target, cons
     const std::string dest = rfb::repeater_text(target);
     if (!mode1_allow_.allows_host(target.host, target.port)) {
         ++stats_.repeater_refused;
+        metrics_.refused(metrics::RefuseReason::kAllowList);
         refusal = "destination " + dest + " is not allowed (Mode I)";
         LOG_WARN("repeater-refused", "side=viewer peer=%s destination=%s reason=\"%s\"",
                  peer.c_str(), dest.c_str(),
@@ -947,6 +1031,7 @@ Session* SessionRegistry::route_repeater(const rfb::RepeaterTarget& target, cons
     for (const auto& [n, e] : entries_)
         transient += e->origin != Origin::kConfig;
     if (transient >= settings_.max_dynamic_sessions) {
+        metrics_.refused(metrics::RefuseReason::kOther);
         refusal = "too many sessions";
         LOG_WARN("repeater-refused", "side=viewer peer=%s destination=%s reason=\"%s\"",
                  peer.c_str(), dest.c_str(), refusal.c_str());
@@ -975,9 +1060,11 @@ Session* SessionRegistry::route_repeater(const rfb::RepeaterTarget& target, cons
 
 void SessionRegistry::accept_repeater_server(int fd, const std::string& peer) {
     auto* conn = new Connection(loop_, fd, nullptr, upstream_connection_limits(), peer);
+    metrics_.accepted(metrics::Listener::kRepeater);
     if (pending_full()) {
         LOG_WARN("repeater-refused", "side=server peer=%s reason=\"too many pending\"",
                  peer.c_str());
+        metrics_.refused(metrics::RefuseReason::kPreauthLimit);
         conn->close();
         return;
     }
@@ -993,6 +1080,7 @@ void SessionRegistry::dial_in_finished(ServerDialIn* d) {
 
 void SessionRegistry::accept_reverse(Entry& e, int fd, const std::string& peer) {
     auto* conn = new Connection(loop_, fd, nullptr, upstream_connection_limits(), peer);
+    metrics_.accepted(metrics::Listener::kReverse);
     if (!e.dial_in) {
         conn->close();
         return;
@@ -1008,11 +1096,13 @@ bool SessionRegistry::server_dialled_in(const rfb::RepeaterTarget& target, Conne
     if (e) {
         if (!e->dial_in) {
             ++stats_.repeater_refused;
+            metrics_.refused(metrics::RefuseReason::kOther);
             refusal = "session '" + e->config.name + "' dials its own upstream";
             return false;
         }
         if (!e->repeater_secret.empty() && !same_secret(target.secret, e->repeater_secret)) {
             ++stats_.repeater_refused;
+            metrics_.refused(metrics::RefuseReason::kAuthFailed);
             refusal = target.secret.empty() ? "this ID needs its secret (ID:<id>:<secret>)"
                                             : "wrong secret for this ID";
             return false;
@@ -1020,11 +1110,13 @@ bool SessionRegistry::server_dialled_in(const rfb::RepeaterTarget& target, Conne
     } else {
         if (!global_.allow_dynamic_ids) {
             ++stats_.repeater_refused;
+            metrics_.refused(metrics::RefuseReason::kUnknownSession);
             refusal = "unknown ID (dynamic IDs are off)";
             return false;
         }
         if (!dynamic_id_key_.empty() && !token_matches(dynamic_id_key_, target.id, target.secret)) {
             ++stats_.repeater_refused;
+            metrics_.refused(metrics::RefuseReason::kAuthFailed);
             refusal = target.secret.empty() ? "dynamic IDs need a token (ID:<id>:<token>)"
                                             : "wrong token for this ID";
             return false;
@@ -1036,6 +1128,7 @@ bool SessionRegistry::server_dialled_in(const rfb::RepeaterTarget& target, Conne
             for (const auto& [n, x] : entries_)
                 transient += x->origin != Origin::kConfig;
             if (transient >= settings_.max_dynamic_sessions) {
+                metrics_.refused(metrics::RefuseReason::kOther);
                 refusal = "too many sessions";
                 return false;
             }

@@ -13,6 +13,7 @@
 #include "reflector/event_loop.h"
 #include "reflector/listener.h"
 #include "reflector/preauth_limit.h"
+#include "reflector/protocol_sniffer.h"
 #include "reflector/proxy_intake.h"
 #include "reflector/server_dial_in.h"
 #include "reflector/session.h"
@@ -55,7 +56,10 @@ class SessionRegistry final : public ViewerRouter,
                               public AuthObserver,
                               public WebRouter {
   public:
-    SessionRegistry(EventLoop& loop, TileEncodeService& encoder, RegistrySettings settings);
+    // `metrics`: where connections, refusals and sessions' series are counted (null: nowhere
+    // scraped, for tests).
+    SessionRegistry(EventLoop& loop, TileEncodeService& encoder, RegistrySettings settings,
+                    metrics::Metrics* metrics = nullptr);
     ~SessionRegistry() override;
     SessionRegistry(const SessionRegistry&) = delete;
     SessionRegistry& operator=(const SessionRegistry&) = delete;
@@ -67,6 +71,17 @@ class SessionRegistry final : public ViewerRouter,
     // whole start; on a reload it is logged and the rest goes on.
     bool apply(const Config& config, std::string& error);
     void close_all(const std::string& reason);
+    // Shutting down: every new viewer (native, repeater, browser) is refused with a reason from
+    // now on; viewers already watching are left alone.
+    void set_draining() { draining_ = true; }
+    // Browsers on the viewer ports: connections whose first bytes are HTTP or TLS go to `fn`
+    // (the HTTP listener's WebServer::adopt). Unset: viewer ports speak RFB only, at once.
+    void set_web_handoff(std::function<void(Connection*)> fn) { web_handoff_ = std::move(fn); }
+    // set_draining(), and every viewer finishes the update under way, then is closed.
+    void drain(const std::string& reason);
+    bool draining() const { return draining_; }
+    // Viewers past their handshake or in it, in all sessions.
+    size_t total_viewers() const;
 
     SharedPortMode shared_port_mode() const { return shared_mode_; }
     size_t session_count() const { return entries_.size(); }
@@ -146,8 +161,10 @@ class SessionRegistry final : public ViewerRouter,
                       std::optional<rfb::ServerHandshake> preset = std::nullopt);
     void read_web_tokens(Entry& e);
     bool address_allowed(const sockaddr* addr, const Entry* e) const;
-    void refuse(Connection* conn, const std::string& reason, const std::string& log_reason);
-    size_t total_viewers() const;
+    void refuse(Connection* conn, const std::string& reason, const std::string& log_reason,
+                metrics::RefuseReason why);
+    // RFB or a browser? (set_web_handoff); then admit_viewer or the HTTP side.
+    void sniff_viewer(const std::string& session, Connection* conn);
     void accept_repeater_server(int fd, const std::string& peer);
     void accept_reverse(Entry& e, int fd, const std::string& peer);
     void start_gate(Connection* conn, ViewerGate::Mode mode, std::string refusal,
@@ -156,7 +173,8 @@ class SessionRegistry final : public ViewerRouter,
     Entry* find_by_id(const std::string& id);
     void sweep();
     bool pending_full() const {
-        return gates_.size() + dial_ins_.size() + intakes_.size() >= settings_.max_pending;
+        return gates_.size() + dial_ins_.size() + intakes_.size() + sniffers_.size() >=
+               settings_.max_pending;
     }
     void install_security();
     // Destroys `p` (one of `list`) from the event loop: it is calling us from its own stack.
@@ -173,6 +191,8 @@ class SessionRegistry final : public ViewerRouter,
     RegistrySettings settings_;
     GlobalConfig global_;
     bool started_ = false;
+    bool draining_ = false;
+    metrics::Metrics& metrics_;
     std::map<std::string, std::unique_ptr<Entry>, std::less<>> entries_;
     std::unique_ptr<Listener> shared_listener_, repeater_listener_;
     std::string shared_address_, repeater_address_;
@@ -186,6 +206,8 @@ class SessionRegistry final : public ViewerRouter,
     std::vector<std::unique_ptr<ViewerGate>> gates_;
     std::vector<std::unique_ptr<ServerDialIn>> dial_ins_;
     std::vector<std::unique_ptr<ProxyIntake>> intakes_;
+    std::vector<std::unique_ptr<ProtocolSniffer>> sniffers_;
+    std::function<void(Connection*)> web_handoff_;
     AddressAllowList allow_, deny_, trusted_proxies_;
     AuthLockout lockout_;
     std::shared_ptr<PreauthLimit> preauth_ = std::make_shared<PreauthLimit>(2048, 256);

@@ -29,6 +29,10 @@ void apply_flags(const Options& opt, Config& c) {
     if (opt.was_given("--http-listen"))
         g.http_listen = opt.http_listen == "off" ? std::string() : opt.http_listen;
     if (opt.was_given("--web-root")) g.web_root = opt.web_root;
+    if (opt.was_given("--http-on-viewer-port")) g.http_on_viewer_port = opt.http_on_viewer_port;
+    if (opt.was_given("--metrics-listen"))
+        g.metrics_listen = opt.metrics_listen == "off" ? std::string() : opt.metrics_listen;
+    if (opt.was_given("--drain-timeout")) g.drain_timeout_s = opt.drain_timeout_s;
     if (opt.was_given("--web-token-key-file")) g.web_token_key_file = opt.web_token_key_file;
     if (opt.was_given("--log-level")) g.log_level = opt.log_level;
     if (opt.was_given("--log-format")) g.log_format = opt.log_format;

@@ -1,11 +1,13 @@
 #include "reflector/tile_encode_service.h"
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 
 #include "codec/encoder.h"
 #include "codec/pixel_converter.h"
 #include "codec/rfb_constants.h"
+#include "reflector/metric_labels.h"
 
 namespace rfbcast {
 
@@ -24,6 +26,17 @@ rfb::SharedBytes encode_rect(const rfb::Framebuffer& fb, const rfb::Rect& r,
     return rfb::make_shared_bytes(std::move(out));
 }
 
+rfb::SharedBytes encode_rect_counted(const rfb::Framebuffer& fb, const rfb::Rect& r,
+                                     const rfb::EncodeProfile& profile, metrics::Metrics& metrics) {
+    const auto start = std::chrono::steady_clock::now();
+    rfb::SharedBytes body = encode_rect(fb, r, profile);
+    const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+    metrics::Encoding label{};
+    if (body && encoding_metric(profile.encoding, *body, label))
+        metrics.encoded(label, took.count());
+    return body;
+}
+
 namespace {
 
 // Raw is a copy (or a table lookup per pixel): handing it to a thread costs more than doing it.
@@ -33,8 +46,9 @@ bool cheap_inline(int32_t encoding) {
 
 }  // namespace
 
-TileEncodeService::TileEncodeService(rfb::EncodeCache& cache, EncodePool& pool)
-    : cache_(cache), pool_(pool) {
+TileEncodeService::TileEncodeService(rfb::EncodeCache& cache, EncodePool& pool,
+                                     metrics::Metrics* metrics)
+    : cache_(cache), pool_(pool), metrics_(metrics ? *metrics : metrics::unscraped_metrics()) {
     pool_.set_on_progress([this] {
         // Copy: a listener may add or remove listeners.
         auto listeners = listeners_;
@@ -70,7 +84,7 @@ TileEncodeService::Outcome TileEncodeService::get(const rfb::Framebuffer& fb, co
     }
     if (pool_.threads() == 0 || cheap_inline(profile.encoding) || !fb.contains(r)) {
         ++stats_.encodes;
-        body = encode_rect(fb, r, profile);
+        body = encode_rect_counted(fb, r, profile, metrics_);
         if (body) cache_.insert(key, body);
         return Outcome::kReady;
     }
@@ -80,8 +94,9 @@ TileEncodeService::Outcome TileEncodeService::get(const rfb::Framebuffer& fb, co
         std::copy_n(fb.row(r.y + y) + r.x, r.w, snap->row(y));
     auto result = std::make_shared<rfb::SharedBytes>();
     const bool accepted = pool_.submit(
-        [snap, profile, result] {
-            *result = encode_rect(*snap, rfb::Rect{0, 0, snap->width(), snap->height()}, profile);
+        [snap, profile, result, m = &metrics_] {
+            *result = encode_rect_counted(*snap, rfb::Rect{0, 0, snap->width(), snap->height()},
+                                          profile, *m);
         },
         [this, key, result] { finish(key, std::move(*result)); }, priority);
     if (!accepted) {

@@ -8,6 +8,7 @@
 #include "codec/encode_cache.h"
 #include "codec/framebuffer.h"
 #include "codec/rect.h"
+#include "metrics/metrics.h"
 #include "reflector/encode_pool.h"
 
 namespace rfbcast {
@@ -32,7 +33,9 @@ class TileEncodeService {
 
     enum class Outcome { kReady, kPending, kRefused };
 
-    TileEncodeService(rfb::EncodeCache& cache, EncodePool& pool);
+    // `metrics`: where encodes and their durations are counted (null: nowhere scraped).
+    TileEncodeService(rfb::EncodeCache& cache, EncodePool& pool,
+                      metrics::Metrics* metrics = nullptr);
 
     // Called on the loop after encodes finish: sessions use it to let viewers that were refused
     // (pool full) try again. Returns an id for remove_progress_listener.
@@ -62,6 +65,7 @@ class TileEncodeService {
 
     rfb::EncodeCache& cache_;
     EncodePool& pool_;
+    metrics::Metrics& metrics_;
     std::unordered_map<rfb::EncodeKey, std::vector<Ready>, KeyHash> pending_;
     std::vector<std::pair<uint64_t, std::function<void()>>> listeners_;
     uint64_t next_listener_ = 1;
@@ -73,5 +77,8 @@ class TileEncodeService {
 // thread: encoders keep scratch state, so each thread has its own.
 rfb::SharedBytes encode_rect(const rfb::Framebuffer& fb, const rfb::Rect& r,
                              const rfb::EncodeProfile& profile);
+// encode_rect, counted in `metrics` (rfbcast_encodes_total, rfbcast_encode_duration_seconds).
+rfb::SharedBytes encode_rect_counted(const rfb::Framebuffer& fb, const rfb::Rect& r,
+                                     const rfb::EncodeProfile& profile, metrics::Metrics& metrics);
 
 }  // namespace rfbcast

@@ -16,6 +16,7 @@
 #include "codec/decoder.h"
 #include "codec/rfb_constants.h"
 #include "reflector/log.h"
+#include "reflector/metric_labels.h"
 #include "reflector/random_bytes.h"
 #include "reflector/session.h"
 
@@ -115,6 +116,7 @@ void UpstreamClient::adopt(Connection* c, const std::string& via) {
     set_keepalive(c->fd());
     conn_ = c;
     c->set_owner(this);
+    c->set_traffic_meter(session_.metrics_handle(), metrics::Side::kUpstream);
     ++connects_;
     connect_started_ = session_.loop().now();
     LOG_INFO("upstream-dialled-in", "session=%s upstream=%s via=%s",
@@ -161,6 +163,7 @@ void UpstreamClient::connect_now() {
     }
     set_keepalive(fd);
     conn_ = new Connection(session_.loop(), fd, this, upstream_connection_limits(), describe());
+    conn_->set_traffic_meter(session_.metrics_handle(), metrics::Side::kUpstream);
     state_ = State::kConnecting;
     ++connects_;
     connect_started_ = session_.loop().now();
@@ -234,6 +237,8 @@ void UpstreamClient::on_data(Connection& c) {
                          "security types\"",
                          session_.options().name.c_str(), describe().c_str());
             }
+            session_.process_metrics().protocol_error(metrics::Side::kUpstream,
+                                                      metrics::ErrorKind::kHandshake);
             fail("handshake failed: " + step.error);
             return;
         }
@@ -248,7 +253,15 @@ void UpstreamClient::on_data(Connection& c) {
     if (state_ == State::kNormal && conn_) {
         const rfb::ServerReadResult r = reader_->feed(conn_->rx(), *this);
         if (conn_) conn_->consume(r.consumed);
-        if (r.status == rfb::ServerReadResult::kError) fail("protocol error: " + r.error);
+        if (r.status == rfb::ServerReadResult::kError) {
+            metrics::Metrics& m = session_.process_metrics();
+            if (r.limit != rfb::LimitKind::kNone) m.limit(limit_metric(r.limit));
+            m.protocol_error(metrics::Side::kUpstream, r.limit != rfb::LimitKind::kNone
+                                                           ? metrics::ErrorKind::kLimit
+                                                       : r.decoder ? metrics::ErrorKind::kDecoder
+                                                                   : metrics::ErrorKind::kMessage);
+            fail("protocol error: " + r.error);
+        }
     }
 }
 
@@ -268,6 +281,8 @@ bool UpstreamClient::start_tls(Connection& c, rfb::TlsKind kind) {
     std::unique_ptr<TlsSession> session =
         credentials ? TlsSession::create(credentials, so, &error) : nullptr;
     if (!session) {
+        session_.process_metrics().protocol_error(metrics::Side::kUpstream,
+                                                  metrics::ErrorKind::kTls);
         fail("cannot start TLS: " + (error.empty() ? std::string("no credentials") : error));
         return false;
     }
@@ -317,6 +332,9 @@ void UpstreamClient::after_server_init() {
     qemu_keys_ = false;
     state_ = State::kNormal;
     session_.upstream_reset();
+    session_.metrics().set_upstream_up(true);
+    if (ever_up_) session_.metrics().upstream_reconnect();
+    ever_up_ = true;
     backoff_ = options_.backoff_min;
     attempts_ = 0;
     LOG_INFO("upstream-connected",
@@ -408,6 +426,7 @@ void UpstreamClient::fail(const std::string& reason) {
     last_error_ = reason;
     // The server may come back configured differently: give VeNCrypt another chance.
     if (was_up) avoid_vencrypt_ = false;
+    if (was_up) session_.metrics().set_upstream_up(false);
     if (conn_) {
         conn_->close();
         conn_ = nullptr;

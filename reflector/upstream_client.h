@@ -124,6 +124,7 @@ class UpstreamClient final : public UpstreamLink, public ConnectionOwner, rfb::S
     // The last handshake chose VeNCrypt and found no usable sub-type: under kPrefer the next
     // attempts take the server's other security types.
     bool avoid_vencrypt_ = false;
+    bool ever_up_ = false;  // a later connection counts as a reconnect
     std::shared_ptr<const TlsCredentials> anon_credentials_;
     std::string last_error_;
     std::string dialled_in_from_;  // peer of the adopted connection

@@ -1,5 +1,7 @@
 #include "reflector/user_file.h"
 
+#include "reflector/secret_file_mode.h"
+
 #include <fcntl.h>
 #include <nettle/base64.h>
 #include <nettle/memops.h>
@@ -252,11 +254,9 @@ bool load_user_file(const std::string& path, UserTable& table, std::vector<std::
         return false;
     }
     text.resize(have);
-    if (warnings != nullptr && (st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-        char mode[8];
-        std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-        warnings->push_back(path + ": accessible by group or others (mode " + mode +
-                            "); chmod 600 it");
+    if (warnings != nullptr) {
+        const auto warning = secret_file_mode_warning(st.st_mode, st.st_gid, process_group_ids());
+        if (warning) warnings->push_back(path + ": " + *warning);
     }
     return parse_user_lines(text, path, table, errors);
 }

@@ -85,8 +85,8 @@ bool parse_user_lines(std::string_view text, std::string_view source, UserTable&
                       std::vector<std::string>& errors);
 
 // Reads and parses the file at `path` (at most kUserFileMaxBytes, a regular file). `warnings`
-// (if given) gets a note when the file is readable or writable by group or others: the hashes are
-// salted and slow, but still worth guessing at offline.
+// (if given) gets a note when others may access the file, or a group this process is not in
+// (secret_file_mode.h): the hashes are salted and slow, but still worth guessing at offline.
 bool load_user_file(const std::string& path, UserTable& table, std::vector<std::string>& errors,
                     std::vector<std::string>* warnings = nullptr);
 

@@ -9,6 +9,7 @@
 #include "codec/server_messages.h"
 #include "codec/tile_grid.h"
 #include "reflector/log.h"
+#include "reflector/metric_labels.h"
 #include "reflector/session.h"
 #include "reflector/tcp_link_sampler.h"
 
@@ -127,6 +128,7 @@ void ViewerConnection::cancel_timers() {
 }
 
 void ViewerConnection::start() {
+    conn_->set_traffic_meter(session_.metrics_handle(), metrics::Side::kViewer);
     // The kernel holds little unsent: the next update leaves right after what is on the wire.
     set_notsent_lowat(conn_->fd(), static_cast<uint32_t>(session_.options().pacing.notsent_lowat));
     if (handshake_.access() != rfb::AccessLevel::kNone) {
@@ -145,7 +147,10 @@ void ViewerConnection::start() {
     const Clock::duration left = conn_->created_at() + kHandshakeDeadline - session_.loop().now();
     wait_timer_ = session_.loop().add_timer(std::max(left, Clock::duration::zero()), [this] {
         wait_timer_ = 0;
-        if (state_ == State::kHandshake) close("handshake not finished within 10 s");
+        if (state_ != State::kHandshake) return;
+        session_.process_metrics().limit(metrics::Limit::kHandshakeDeadline);
+        session_.process_metrics().refused(metrics::RefuseReason::kHandshakeTimeout);
+        close("handshake not finished within 10 s");
     });
 }
 
@@ -156,6 +161,13 @@ void ViewerConnection::close(const std::string& reason) {
 
 void ViewerConnection::shutdown(const std::string& reason) {
     teardown(reason);
+}
+
+void ViewerConnection::drain(const std::string& reason) {
+    if (state_ == State::kClosed) return;
+    drain_reason_ = reason;
+    // What is queued (the current update) still goes out before the connection closes.
+    if (state_ != State::kNormal || !building_.update) close(reason);
 }
 
 bool ViewerConnection::teardown(const std::string& reason) {
@@ -171,9 +183,14 @@ bool ViewerConnection::teardown(const std::string& reason) {
             conn_->close_when_sent();  // a handshake failure reason still reaches the viewer
         conn_ = nullptr;
     }
+    if (was_active) session_.metrics().viewer_removed();
+    // One line per connection event: session, peer, security type (once chosen) and reason.
+    const std::string security =
+        handshake_.security_type() != 0 ? viewer_security_name(handshake_) : "-";
     LOG_INFO(was_active ? "viewer-disconnected" : "viewer-refused",
-             "session=%s viewer=%llu peer=%s reason=\"%s\"", session_.options().name.c_str(),
-             static_cast<unsigned long long>(id_), peer_.c_str(), reason.c_str());
+             "session=%s viewer=%llu peer=%s security=%s reason=\"%s\"",
+             session_.options().name.c_str(), static_cast<unsigned long long>(id_), peer_.c_str(),
+             security.c_str(), reason.c_str());
     return true;
 }
 
@@ -200,6 +217,13 @@ void ViewerConnection::handle_handshake() {
             handshake_.set_plain_result(verdict);
             handle_handshake();
         });
+    if (step.status == rfb::HandshakeStep::kFailed) {
+        if (handshake_.auth_failed())
+            session_.process_metrics().refused(metrics::RefuseReason::kAuthFailed);
+        else
+            session_.process_metrics().protocol_error(metrics::Side::kViewer,
+                                                      metrics::ErrorKind::kHandshake);
+    }
     if (step.status == rfb::HandshakeStep::kFailed && !held.empty()) {
         // A wrong password is answered only after a pause, and nothing more is read meanwhile.
         state_ = State::kFailing;
@@ -256,6 +280,8 @@ void ViewerConnection::finish_init() {
                            format_, session_.desktop_name());
     conn_->send_copy(out);
     state_ = State::kNormal;
+    session_.metrics().viewer_added();
+    last_generation_sent_ = session_.generation();
     LOG_INFO(
         "viewer-connected", "session=%s viewer=%llu peer=%s rfb=3.%d security=%s access=%s%s%s",
         session_.options().name.c_str(), static_cast<unsigned long long>(id_), peer_.c_str(),
@@ -268,6 +294,11 @@ void ViewerConnection::handle_messages() {
         const rfb::ClientParse p = parser_.parse(conn_->rx());
         if (p.status == rfb::ClientParse::kNeedMore) return;
         if (p.status == rfb::ClientParse::kError) {
+            metrics::Metrics& m = session_.process_metrics();
+            if (p.limit != rfb::LimitKind::kNone) m.limit(limit_metric(p.limit));
+            m.protocol_error(metrics::Side::kViewer, p.limit != rfb::LimitKind::kNone
+                                                         ? metrics::ErrorKind::kLimit
+                                                         : metrics::ErrorKind::kMessage);
             close("protocol error: " + p.error);
             return;
         }
@@ -465,7 +496,9 @@ size_t ViewerConnection::unsent_bytes() {
 
 // Whether this viewer's pace allows an update now; if not, arranges to be woken when it may.
 bool ViewerConnection::can_send_now() {
-    if (state_ != State::kNormal || !conn_ || !wants_update() || building_.update) return false;
+    if (state_ != State::kNormal || !conn_ || !wants_update() || building_.update ||
+        !drain_reason_.empty())
+        return false;
     const PacingOptions& po = session_.options().pacing;
     // Request-driven viewers acknowledge by asking again; continuous ones by fence, if they can.
     const size_t limit = !continuous_ ? 1 : supports_fence_ ? po.max_unacknowledged : SIZE_MAX;
@@ -552,6 +585,14 @@ void ViewerConnection::try_send() {
 
 void ViewerConnection::on_writable(Connection&) {
     try_send();
+}
+
+void ViewerConnection::sample_metrics(Clock::time_point now) {
+    if (state_ != State::kNormal || !conn_) return;
+    metrics::SessionMetrics& sm = session_.metrics();
+    const double rate = rate_estimate(now);
+    if (rate > 0) sm.observe_viewer_bandwidth(rate);
+    sm.observe_send_queue(conn_->queued_bytes());
 }
 
 void ViewerConnection::check_progress(Clock::time_point now) {
@@ -821,6 +862,10 @@ void ViewerConnection::finish_update(const SharedUpdate::Outcome& o) {
     // bodies were being encoded: they no longer fit. Start over with everything.
     if (building_.size_generation != session_.size_generation() ||
         building_.format_generation != format_generation_) {
+        if (!drain_reason_.empty()) {
+            close(drain_reason_);
+            return;
+        }
         abandon_update();
         session_.loop().defer([this, alive = std::weak_ptr<int>(alive_)] {
             if (!alive.expired()) try_send();
@@ -833,12 +878,22 @@ void ViewerConnection::finish_update(const SharedUpdate::Outcome& o) {
         close(o.error);
         return;
     }
-    if (!o.message) return;
+    if (!o.message) {
+        if (!drain_reason_.empty()) close(drain_reason_);
+        return;
+    }
     const Clock::time_point now = session_.loop().now();
     conn_->send(o.message);
     stream_state_ = o.state_after;
     update_requested_ = false;
     ++updates_sent_;
+    metrics::SessionMetrics& sm = session_.metrics();
+    sm.frame_sent();
+    // Upstream frames this viewer never saw as such: merged into this one while it was busy.
+    const uint64_t generation = session_.generation();
+    if (generation > last_generation_sent_ + 1)
+        sm.frames_skipped(generation - last_generation_sent_ - 1);
+    last_generation_sent_ = std::max(last_generation_sent_, generation);
     // Request-driven viewers acknowledge with their next request; continuous ones with the
     // answer to this fence (without fences, TCP's progress is all there is).
     const bool acknowledged = !continuous_ || supports_fence_;
@@ -862,6 +917,7 @@ void ViewerConnection::finish_update(const SharedUpdate::Outcome& o) {
     LOG_DEBUG("viewer-update", "viewer=%llu rects=%zu bytes=%zu quality=%d%s",
               static_cast<unsigned long long>(id_), o.rects, o.message->size(),
               ladder_.quality(building_.level), building_.refresh ? " refresh" : "");
+    if (!drain_reason_.empty()) close(drain_reason_);
 }
 
 }  // namespace rfbcast

@@ -60,9 +60,14 @@ class ViewerConnection final : public ConnectionOwner {
     void send_message(const SharedBytes& msg);
     // Closes the connection without asking the session to remove us (the session is doing it).
     void shutdown(const std::string& reason);
+    // Shutting down: no new update starts; the one being encoded or sent is finished, then the
+    // viewer is closed with `reason` (at once if nothing is under way).
+    void drain(const std::string& reason);
 
     // Called by the session about once a second: closes the viewer if it stalled.
     void check_progress(Clock::time_point now);
+    // Once a second: this viewer's rate estimate and unsent bytes into the session's histograms.
+    void sample_metrics(Clock::time_point now);
     // Bytes/s this viewer takes (0: nothing measured yet).
     double rate_estimate(Clock::time_point now) const { return pacer_.rate(now).rate; }
 
@@ -134,6 +139,7 @@ class ViewerConnection final : public ConnectionOwner {
     std::vector<CopyOp> pending_copies_;  // replayed at the start of the next update
     rfb::ViewerStreamState stream_state_;
     uint64_t updates_sent_ = 0;
+    uint64_t last_generation_sent_ = 0;  // the session's generation at the last update sent
 
     // The update this viewer waits for while its tile bodies are encoded (build_update); it
     // may be shared with other viewers in step with this one.
@@ -156,7 +162,8 @@ class ViewerConnection final : public ConnectionOwner {
     uint64_t format_generation_ = 0;    // pixel format or encodings changed
     rfb::TileBitmap lossy_;             // tiles this viewer holds as JPEG
     bool supports_tight_ = false, supports_fence_ = false, supports_continuous_ = false;
-    bool hard_close_ = false;  // close without waiting for queued output (a stalled viewer)
+    bool hard_close_ = false;   // close without waiting for queued output (a stalled viewer)
+    std::string drain_reason_;  // non-empty: close after the update under way (drain())
     bool fence_announced_ = false, continuous_announced_ = false;
     bool continuous_ = false;  // EnableContinuousUpdates is on
     rfb::Rect continuous_area_;

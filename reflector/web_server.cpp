@@ -10,8 +10,11 @@
 namespace rfbcast {
 
 WebServer::WebServer(EventLoop& loop, WebRouter& router,
-                     std::shared_ptr<const HttpSettings> settings)
-    : loop_(loop), router_(router), settings_(std::move(settings)) {}
+                     std::shared_ptr<const HttpSettings> settings, metrics::Metrics* metrics)
+    : loop_(loop),
+      router_(router),
+      metrics_(metrics ? *metrics : metrics::unscraped_metrics()),
+      settings_(std::move(settings)) {}
 
 WebServer::~WebServer() {
     listener_.reset();
@@ -33,8 +36,10 @@ void WebServer::accept(int fd, const std::string& peer, const sockaddr_storage& 
     // After an upgrade the connection is a viewer's: the caps are a native viewer's.
     auto* conn = new Connection(loop_, fd, nullptr, viewer_connection_limits(), peer);
     conn->set_peer(peer, address);
+    metrics_.accepted(metrics::Listener::kHttp);
     if (!router_.web_address_allowed(address)) {
         LOG_WARN("http-refused", "peer=%s reason=\"address not allowed\"", peer.c_str());
+        metrics_.refused(metrics::RefuseReason::kAllowList);
         conn->close();
         return;
     }
@@ -45,6 +50,7 @@ void WebServer::adopt(Connection* conn) {
     if (conns_.size() >= kMaxConnections) {
         LOG_WARN("http-refused", "peer=%s reason=\"%zu HTTP connections already open\"",
                  conn->peer().c_str(), conns_.size());
+        metrics_.refused(metrics::RefuseReason::kPreauthLimit);
         conn->close();
         return;
     }

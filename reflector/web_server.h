@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "metrics/metrics.h"
 #include "reflector/event_loop.h"
 #include "reflector/http_connection.h"
 #include "reflector/listener.h"
@@ -17,7 +18,9 @@ class WebServer {
   public:
     static constexpr size_t kMaxConnections = 4096;
 
-    WebServer(EventLoop& loop, WebRouter& router, std::shared_ptr<const HttpSettings> settings);
+    // `metrics`: where accepted and refused connections are counted (null: nowhere scraped).
+    WebServer(EventLoop& loop, WebRouter& router, std::shared_ptr<const HttpSettings> settings,
+              metrics::Metrics* metrics = nullptr);
     ~WebServer();
     bool listen(const std::string& address, std::string& error);
     // Certificates reloaded (SIGHUP): new connections use these.
@@ -33,6 +36,7 @@ class WebServer {
 
     EventLoop& loop_;
     WebRouter& router_;
+    metrics::Metrics& metrics_;
     std::shared_ptr<const HttpSettings> settings_;
     std::unique_ptr<Listener> listener_;
     std::vector<std::unique_ptr<HttpConnection>> conns_;

@@ -11,7 +11,9 @@ build_pkgs=(build-essential cmake ninja-build pkg-config git
 test_pkgs=(tigervnc-standalone-server tigervnc-tools tigervnc-viewer x11vnc xvfb vncsnapshot
   tightvncserver xfonts-base qemu-system-x86 libvncserver-dev libx11-dev x11-apps x11-utils
   xdotool imagemagick clang-format clang libclang-rt-14-dev procps iproute2
-  sway swaybg wayvnc xwayland openssl gnutls-bin valgrind chromium prometheus)
+  sway swaybg wayvnc xwayland openssl gnutls-bin valgrind chromium prometheus
+  yamllint python3-jsonschema python3-yaml golang-go golang-github-masterminds-sprig-dev
+  golang-gopkg-yaml.v3-dev python3-seccomp tini)
 
 # The browser viewer's noVNC comes through npm at build time. A machine whose Node.js came from
 # elsewhere (nodesource) already has npm, and Debian's npm package would conflict with it.

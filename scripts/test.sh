@@ -24,6 +24,13 @@ cmake --build build -j "$jobs"
 echo "== tests (optimised build)"
 ctest --test-dir build --output-on-failure -j "$test_jobs" --timeout 300
 
+# The deployment files (issue 9): the Helm chart rendered and checked (schema, security context,
+# probes, seccomp profile with this rfbcast under it), and the Dockerfile's runtime stage checked
+# against this build (no Docker engine here).
+echo "== Helm chart and Dockerfile"
+RFBCAST_BIN="$PWD/build/rfbcast" bash scripts/check-helm.sh
+bash scripts/check-dockerfile.sh --quick build
+
 # No byte rfbcast sends comes from uninitialised memory: the encoder and message-writer tests
 # compare every output byte with what it must be, so under valgrind's memcheck an uninitialised
 # byte in an output is reported at that comparison. (io_uring sends bypass valgrind's syscall

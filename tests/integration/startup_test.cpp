@@ -75,7 +75,7 @@ TEST(Startup, MissingPasswordFileIsNamedButItsContentNever) {
     ASSERT_TRUE(wait_for_rfb_greeting(port, milliseconds(5000), &p));
     p.stop();
     const std::string log = read_file(dir.file("warn.err"));
-    EXPECT_NE(log.find("readable by group or others"), std::string::npos) << log;
+    EXPECT_NE(log.find("accessible by others (mode 0644)"), std::string::npos) << log;
     EXPECT_EQ(log.find("s3cr3tpw"), std::string::npos) << "a password reached the log";
 }
 

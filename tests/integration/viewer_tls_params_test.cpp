@@ -244,5 +244,52 @@ TEST_F(ViewerTlsParams, CertificateIsReloadedOnSighup) {
     }
 }
 
+// What `openssl s_client` (verifying the certificate against `ca`) receives after sending
+// `request` to 127.0.0.1:port; it keeps reading after its input ends until the server closes
+// or `wait` passes.
+std::string tls_exchange(const TempDir& dir, int port, const std::string& ca,
+                         const std::string& request, const std::string& tag, milliseconds wait) {
+    const std::string in = dir.file(tag + ".in"), out = dir.file(tag + ".out");
+    write_file(in, request);
+    Process p;
+    std::string err;
+    if (!p.start({"/usr/bin/openssl", "s_client", "-quiet", "-ign_eof", "-verify_return_error",
+                  "-CAfile", ca, "-connect", "127.0.0.1:" + std::to_string(port)},
+                 out, dir.file(tag + ".err"), &err, in))
+        return err;
+    if (!p.wait_for(wait)) p.stop();
+    return read_file(out) + read_file(dir.file(tag + ".err"));
+}
+
+// Browsers get the viewers' certificate: https on the HTTP port, and wss on the viewer port
+// (a TLS hello there is taken as a browser's), both verifying against it.
+TEST_F(ViewerTlsParams, HttpsAndWssUseTheViewersCertificate) {
+    RfbcastOptions o;
+    o.demo = true;
+    o.http = true;
+    o.extra_args = {"--tls-cert-file", cert_, "--tls-key-file", key_};
+    TempDir dir;
+    Rfbcast web(dir, o);
+    std::string err;
+    ASSERT_TRUE(web.start(&err)) << err;
+    ASSERT_TRUE(wait_for_port(web.http_port(), milliseconds(5000), &web.process()));
+
+    const std::string page =
+        tls_exchange(dir, web.http_port(), cert_,
+                     "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", "https",
+                     milliseconds(10000));
+    EXPECT_EQ(page.rfind("HTTP/1.1 200", 0), 0u) << page.substr(0, 400);
+    EXPECT_NE(page.find("rfbcast"), std::string::npos) << "the listing names the demo session";
+
+    const std::string upgrade =
+        "GET /ws/rfbcast HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+        "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        "Sec-WebSocket-Version: 13\r\n\r\n";
+    const std::string ws = tls_exchange(dir, web.port(), cert_, upgrade, "wss", milliseconds(3000));
+    EXPECT_EQ(ws.rfind("HTTP/1.1 101", 0), 0u) << ws.substr(0, 400) << web.log_tail();
+    // The RFB greeting inside the first binary frame (0x82, 12 bytes).
+    EXPECT_NE(ws.find("\x82\x0cRFB 003.008\n"), std::string::npos) << ws.substr(0, 400);
+}
+
 }  // namespace
 }  // namespace itest

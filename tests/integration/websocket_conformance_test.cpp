@@ -17,6 +17,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "codec/websocket_frame_writer.h"
@@ -84,6 +85,7 @@ class RawWsClient {
         fd_ = connect_tcp(port, kTimeout);
         return fd_ >= 0;
     }
+    int fd() const { return fd_; }
 
     bool send_all(const std::vector<uint8_t>& data) {
         size_t done = 0;
@@ -97,8 +99,9 @@ class RawWsClient {
 
     // Sends the upgrade request for `path` with `version` and reads the response head. The body
     // of an error response stays unread (the server closes after it).
+    // `pieces` > 1: the request goes out in that many TCP writes, 30 ms apart.
     AssertionResult upgrade(const std::string& path, HttpReply& reply,
-                            const std::string& version = "13") {
+                            const std::string& version = "13", size_t pieces = 1) {
         const std::string request = "GET " + path +
                                     " HTTP/1.1\r\n"
                                     "Host: 127.0.0.1\r\n"
@@ -109,7 +112,12 @@ class RawWsClient {
                                     "\r\n"
                                     "Sec-WebSocket-Version: " +
                                     version + "\r\n\r\n";
-        if (!send_all(bytes(request))) return AssertionFailure() << "cannot send the request";
+        const size_t step = request.size() / std::max<size_t>(pieces, 1) + 1;
+        for (size_t at = 0; at < request.size(); at += step) {
+            if (at > 0) std::this_thread::sleep_for(milliseconds(30));
+            if (!send_all(bytes(request.substr(at, step))))
+                return AssertionFailure() << "cannot send the request";
+        }
         const auto deadline = Clock::now() + kTimeout;
         size_t end = std::string::npos;
         while ((end = find_head_end()) == std::string::npos) {
@@ -543,6 +551,62 @@ TEST_F(WebSocketConformanceTest, WebsockifyPathReachesTheOnlySession) {
     ASSERT_TRUE(ws.read_rfb(12, version));
     EXPECT_EQ(std::string(version.begin(), version.end()), "RFB 003.008\n");
     EXPECT_TRUE(bystander_.update());
+}
+
+// A request that arrives in several TCP segments is read once, not re-fed from the start.
+TEST_F(WebSocketConformanceTest, UpgradeRequestInPiecesIsReadOnce) {
+    for (int port : {rfbcast_->http_port(), rfbcast_->port()}) {
+        RawWsClient ws;
+        ASSERT_TRUE(ws.connect(port));
+        HttpReply reply;
+        ASSERT_TRUE(ws.upgrade(std::string("/ws/") + kDemoSession, reply, "13", 5));
+        ASSERT_EQ(reply.status, 101) << reply.head;
+        std::vector<uint8_t> version;
+        ASSERT_TRUE(ws.read_rfb(12, version));
+        EXPECT_EQ(std::string(version.begin(), version.end()), "RFB 003.008\n");
+    }
+}
+
+// One port for both: the viewer port (where the native bystander is) also takes the browser's
+// upgrade, since a browser speaks first and an RFB viewer waits for the greeting.
+TEST_F(WebSocketConformanceTest, ViewerPortAlsoTakesWebSockets) {
+    RawWsClient ws;
+    ASSERT_TRUE(ws.connect(rfbcast_->port()));
+    HttpReply reply;
+    ASSERT_TRUE(ws.upgrade(std::string("/ws/") + kDemoSession, reply));
+    ASSERT_EQ(reply.status, 101) << reply.head;
+    EXPECT_EQ(reply.header("Sec-WebSocket-Accept"), kSampleAccept) << reply.head;
+    std::vector<uint8_t> version;
+    ASSERT_TRUE(ws.read_rfb(12, version));
+    ASSERT_EQ(std::string(version.begin(), version.end()), "RFB 003.008\n");
+    ASSERT_TRUE(ws.send_all(masked(rfb::WsOpcode::kBinary, bytes("RFB 003.008\n"))));
+    std::vector<uint8_t> count, types;
+    ASSERT_TRUE(ws.read_rfb(1, count));
+    ASSERT_GT(count[0], 0) << "the server refused the connection";
+    ASSERT_TRUE(ws.read_rfb(count[0], types));
+    EXPECT_NE(std::find(types.begin(), types.end(), 1), types.end()) << "None not offered";
+
+    // A native viewer arriving now still gets plain RFB on the same port.
+    Bystander native;
+    ASSERT_TRUE(native.start(rfbcast_->port()));
+    EXPECT_TRUE(native.update());
+    EXPECT_TRUE(bystander_.update());
+
+    // And a plain page request there is answered as on the HTTP port.
+    RawWsClient page;
+    ASSERT_TRUE(page.connect(rfbcast_->port()));
+    ASSERT_TRUE(page.send_all(bytes("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")));
+    std::string answer;
+    char buf[4096];
+    for (;;) {
+        pollfd p{page.fd(), POLLIN, 0};
+        if (::poll(&p, 1, 5000) <= 0) break;
+        const ssize_t n = ::recv(page.fd(), buf, sizeof buf, 0);
+        if (n <= 0) break;
+        answer.append(buf, static_cast<size_t>(n));
+    }
+    EXPECT_EQ(answer.rfind("HTTP/1.1 200", 0), 0u) << answer.substr(0, 200);
+    EXPECT_NE(answer.find(kDemoSession), std::string::npos) << "the listing names the session";
 }
 
 }  // namespace

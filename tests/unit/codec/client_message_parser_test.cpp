@@ -190,6 +190,22 @@ TEST(ClientMessageParser, OversizeCutTextFailsAsSoonAsTheLengthIsKnown) {
     EXPECT_EQ(parse(Bytes{6, 0, 0, 0, 0xff, 0xff, 0xff, 0xfc}).status, ClientParse::kNeedMore);
 }
 
+// The reflector counts which cap fired (issue 9) from `limit`.
+TEST(ClientMessageParser, ErrorsNameTheCapThatFired) {
+    ClientParserLimits l;
+    l.max_cut_text = 10;
+    EXPECT_EQ(parse(Bytes{6, 0, 0, 0, 0, 0, 0, 11}, l).limit, LimitKind::kCutText);
+    EXPECT_EQ(parse(Bytes{6, 0, 0, 0, 0xff, 0xff, 0xff, 0xf5}, l).limit, LimitKind::kCutText);
+    EXPECT_EQ(parse(Bytes{2, 0, 0xff, 0xff}).limit, LimitKind::kEncodings);
+    EXPECT_EQ(parse(Bytes{248, 0, 0, 0, 0, 0, 0, 0, 65}).limit, LimitKind::kFence);
+    EXPECT_EQ(parse(Bytes{251, 0, 0, 0, 0, 0, 65, 0}).limit, LimitKind::kScreens);
+    // Malformed, not over a cap; and no error at all.
+    EXPECT_EQ(parse(Bytes{99}).limit, LimitKind::kNone);
+    EXPECT_EQ(parse(Bytes{6, 0, 0, 0, 0xff, 0xff, 0xff, 0xfe}).status, ClientParse::kError);
+    EXPECT_EQ(parse(Bytes{6, 0, 0, 0, 0xff, 0xff, 0xff, 0xfe}).limit, LimitKind::kNone);
+    EXPECT_EQ(parse(Bytes{6, 0, 0, 0, 0, 0, 0, 1, 'x'}).limit, LimitKind::kNone);
+}
+
 TEST(ClientMessageParser, TooManyEncodingsFailsFromTheHeader) {
     EXPECT_EQ(parse(Bytes{2, 0, 0x04, 0x01}).status, ClientParse::kError);  // 1025
     EXPECT_EQ(parse(Bytes{2, 0, 0xff, 0xff}).status, ClientParse::kError);

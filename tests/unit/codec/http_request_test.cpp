@@ -181,6 +181,20 @@ TEST(HttpRequestTest, HeadAndHttp10) {
     EXPECT_TRUE(o.request.headers.empty());
 }
 
+TEST(HttpRequestTest, KeepAliveFollowsTheVersionAndConnectionHeader) {
+    auto keep = [](const std::string& head) {
+        const Outcome o = parse(head);
+        EXPECT_EQ(o.status, HttpParseResult::kDone) << o.error;
+        return o.request.keep_alive();
+    };
+    EXPECT_TRUE(keep("GET / HTTP/1.1\r\nHost: h\r\n\r\n"));
+    EXPECT_FALSE(keep("GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"));
+    EXPECT_FALSE(keep("GET / HTTP/1.1\r\nHost: h\r\nConnection: Upgrade, CLOSE\r\n\r\n"));
+    EXPECT_FALSE(keep("GET / HTTP/1.0\r\n\r\n"));
+    EXPECT_TRUE(keep("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n"));
+    EXPECT_FALSE(keep("GET / HTTP/1.0\r\nConnection: keep-alive\r\nConnection: close\r\n\r\n"));
+}
+
 TEST(HttpRequestTest, HigherHttp1MinorIsTreatedAs11) {
     const Outcome o = parse("GET / HTTP/1.7\r\nHost: h\r\n\r\n");
     ASSERT_EQ(o.status, HttpParseResult::kDone) << o.error;

@@ -567,6 +567,52 @@ TEST(ServerMessageReader, DecoderResultsAreChecked) {
     EXPECT_TRUE(c.reader.in_update());
 }
 
+// The reflector counts which cap fired (issue 9) from `limit`, and tells decoder failures apart.
+TEST(ServerMessageReader, ErrorsNameTheCapThatFired) {
+    auto one_rect = [](Rect r, int32_t enc, Bytes body) {
+        W s;
+        write_update_header(s.w, 1);
+        write_rect_header(s.w, r, enc);
+        s.b.insert(s.b.end(), body.begin(), body.end());
+        return s.b;
+    };
+    struct Case {
+        Bytes stream;
+        LimitKind limit;
+        bool decoder;
+    };
+    const Case cases[] = {
+        {one_rect(Rect{0, 0, 257, 1}, encoding::kCursor, {}), LimitKind::kCursorSize, false},
+        {one_rect(Rect{}, encoding::kDesktopName, {0, 0, 0x10, 0x01}), LimitKind::kDesktopName,
+         false},
+        {one_rect(Rect{0, 0, 16385, 10}, encoding::kDesktopSize, {}), LimitKind::kFramebufferSize,
+         false},
+        {one_rect(Rect{0, 0, 20000, 10}, encoding::kExtendedDesktopSize, {0, 0, 0, 0}),
+         LimitKind::kFramebufferSize, false},
+        {Bytes{248, 0, 0, 0, 0, 0, 0, 0, 65}, LimitKind::kFence, false},
+        // Malformed, not over a cap.
+        {Bytes{99}, LimitKind::kNone, false},
+        {one_rect(Rect{0, 0, 2, 2}, encoding::kHextile, {0}), LimitKind::kNone, true},
+    };
+    for (const Case& c : cases) {
+        Fixture f;
+        Recorder rec;
+        const ServerReadResult r = f.reader.feed(c.stream, rec);
+        ASSERT_EQ(r.status, ServerReadResult::kError) << r.error;
+        EXPECT_EQ(r.limit, c.limit) << r.error;
+        EXPECT_EQ(r.decoder, c.decoder) << r.error;
+        // The error stays, with its kind, until reset().
+        const ServerReadResult again = f.reader.feed(Bytes{2}, rec);
+        EXPECT_EQ(again.limit, c.limit);
+        EXPECT_EQ(again.decoder, c.decoder);
+        f.reader.reset();
+        const ServerReadResult fresh = f.reader.feed(Bytes{2}, rec);
+        EXPECT_EQ(fresh.status, ServerReadResult::kOk);
+        EXPECT_EQ(fresh.limit, LimitKind::kNone);
+        EXPECT_FALSE(fresh.decoder);
+    }
+}
+
 TEST(ServerMessageReader, ErrorsAreStickyUntilReset) {
     Fixture f;
     Recorder rec;

@@ -363,6 +363,28 @@ TEST(ConfigFile, UpstreamPortsOutsideOneTo65535AreErrors) {
     EXPECT_TRUE(load("[[session]]\nname = \"a\"\nupstream = \"[::1]:1\"\n").ok());
 }
 
+// Issue 9's operations keys: the metrics endpoint, the SIGTERM drain, browsers on viewer ports.
+TEST(ConfigFile, OperationsKeys) {
+    const ConfigResult r = load(
+        "metrics_listen = \"127.0.0.1:9860\"\ndrain_timeout = 5\nhttp_on_viewer_port = false\n"
+        "[[session]]\nname = \"a\"\nupstream = \"127.0.0.1:5901\"\n");
+    ASSERT_TRUE(r.errors.empty()) << r.errors[0];
+    EXPECT_EQ(r.config.global.metrics_listen, "127.0.0.1:9860");
+    EXPECT_EQ(r.config.global.drain_timeout_s, 5);
+    EXPECT_FALSE(r.config.global.http_on_viewer_port);
+    const ConfigResult defaults = load("[[session]]\nname = \"a\"\nupstream = \"h:1\"\n");
+    ASSERT_TRUE(defaults.errors.empty());
+    EXPECT_EQ(defaults.config.global.metrics_listen, "");
+    EXPECT_EQ(defaults.config.global.drain_timeout_s, 25);
+    EXPECT_TRUE(defaults.config.global.http_on_viewer_port);
+    EXPECT_EQ(only_error("drain_timeout = -1\n[[session]]\nname = \"a\"\nupstream = \"h:1\"\n"),
+              "cfg.toml:1:17: drain_timeout: -1 is out of range 0..3600");
+    EXPECT_NE(only_error("metrics_listen = \"nowhere\"\n[[session]]\nname = \"a\"\nupstream = "
+                         "\"h:1\"\n")
+                  .find("metrics_listen"),
+              std::string::npos);
+}
+
 TEST(ConfigFile, AnUpstreamWithoutAHostOrEmptyIsAnError) {
     EXPECT_EQ(only_error("[[session]]\nname = \"a\"\nupstream = \":5901\"\n"),
               "cfg.toml:3:12: upstream: no host in ':5901'");
@@ -699,7 +721,8 @@ TEST(ConfigFile, DescribeGivesAGlobalLineAndOneLinePerSession) {
         "global: listen=0.0.0.0:5900 repeater_listen=0.0.0.0:5500 allow_dynamic_ids=false "
         "log_level=info log_format=text cache_mb=256 encode_threads=auto stats_interval=60 "
         "max_preauth=2048 max_preauth_per_address=256 max_total_viewers=10000 "
-        "http_listen=0.0.0.0:5800 " +
+        "http_listen=0.0.0.0:5800 metrics_listen=(none) drain_timeout=25 "
+        "http_on_viewer_port=true " +
         limits +
         "\n"
         "session lab1: upstream=127.0.0.1:5901 repeater_id=1234 listen=0.0.0.0:5931 "

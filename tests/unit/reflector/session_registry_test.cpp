@@ -17,6 +17,7 @@
 #include "codec/encode_cache.h"
 #include "codec/repeater_header.h"
 #include "codec/vnc_auth.h"
+#include "metrics/metrics.h"
 #include "reflector/encode_pool.h"
 #include "reflector/repeater_token.h"
 #include "reflector/tile_encode_service.h"
@@ -147,7 +148,7 @@ class SessionRegistryTest : public ::testing::Test {
         ASSERT_TRUE(loop_) << err;
         cache_ = std::make_unique<rfb::EncodeCache>(16 << 20);
         pool_ = std::make_unique<EncodePool>(*loop_, 0);
-        encoder_ = std::make_unique<TileEncodeService>(*cache_, *pool_);
+        encoder_ = std::make_unique<TileEncodeService>(*cache_, *pool_, &metrics_);
         config_.global.listen = "127.0.0.1:" + std::to_string(shared_port_);
         char tmpl[] = "/tmp/rfbcast-registry-XXXXXX";
         dir_ = mkdtemp(tmpl);
@@ -182,7 +183,7 @@ class SessionRegistryTest : public ::testing::Test {
     }
     void start() {
         ASSERT_TRUE(SessionRegistry::check(config_, settings_).empty());
-        registry_ = std::make_unique<SessionRegistry>(*loop_, *encoder_, settings_);
+        registry_ = std::make_unique<SessionRegistry>(*loop_, *encoder_, settings_, &metrics_);
         std::string error;
         ASSERT_TRUE(registry_->apply(config_, error)) << error;
     }
@@ -199,7 +200,16 @@ class SessionRegistryTest : public ::testing::Test {
     void run_for(Clock::duration d) {
         loop_->run_until([] { return false; }, d);
     }
+    // A series' value in what /metrics would serve (exactly `series`, labels included); -1 when
+    // absent.
+    double metric(const std::string& series) const {
+        const std::string text = metrics_.render();
+        const std::string key = "\n" + series + " ";
+        const size_t at = text.find(key);
+        return at == std::string::npos ? -1 : std::stod(text.substr(at + key.size()));
+    }
 
+    metrics::Metrics metrics_{"test"};
     std::unique_ptr<EventLoop> loop_;
     std::unique_ptr<rfb::EncodeCache> cache_;
     std::unique_ptr<EncodePool> pool_;
@@ -276,6 +286,9 @@ TEST_F(SessionRegistryTest, RepeaterIdRoutesAndUnknownIdIsRefusedWithAReason) {
     EXPECT_TRUE(types_after_refusal.empty());
     EXPECT_NE(reason.find("repeater ID 99"), std::string::npos) << reason;
     EXPECT_EQ(registry_->stats().repeater_refused, 1u);
+    EXPECT_EQ(metric("rfbcast_connections_refused_total{reason=\"unknown_session\"}"), 1);
+    EXPECT_EQ(metric("rfbcast_connections_accepted_total{listener=\"viewer\"}"), 2);
+    EXPECT_EQ(metric("rfbcast_sessions"), 2);
 }
 
 TEST_F(SessionRegistryTest, ModeOneOnlyToAllowedDestinations) {
@@ -678,6 +691,10 @@ TEST_F(SessionRegistryTest, BruteForceIsLockedOutAfterFiveFailures) {
     EXPECT_EQ(sixth, "Too many security failures");
     EXPECT_EQ(other_right, "");
     EXPECT_EQ(registry_->lockout().counters().blocks_started, 1u);
+    EXPECT_EQ(metric("rfbcast_auth_failures_total"), 5);
+    EXPECT_EQ(metric("rfbcast_lockouts_total"), 1);
+    EXPECT_EQ(metric("rfbcast_connections_refused_total{reason=\"auth_failed\"}"), 5);
+    EXPECT_EQ(metric("rfbcast_connections_refused_total{reason=\"lockout\"}"), 2);
 }
 
 TEST_F(SessionRegistryTest, DenyAndAllowListsRefuseWithAReason) {
@@ -691,6 +708,7 @@ TEST_F(SessionRegistryTest, DenyAndAllowListsRefuseWithAReason) {
     });
     EXPECT_EQ(reason, "your address is not allowed to connect");
     EXPECT_EQ(registry_->stats().refused_by_address, 1u);
+    EXPECT_EQ(metric("rfbcast_connections_refused_total{reason=\"allow_list\"}"), 1);
 }
 
 // Behind a trusted proxy the PROXY header's client is the one the lists and the lockout see.
@@ -851,6 +869,50 @@ TEST_F(SessionRegistryTest, SecurityTypesArePerSession) {
     EXPECT_NE(problems[0].find("'tls': security_types x509vnc leaves no security type"),
               std::string::npos)
         << problems[0];
+}
+
+// SIGTERM's drain: the viewer watching gets its update and then the end of the stream; a viewer
+// arriving meanwhile is refused with a reason; the session's viewer gauge follows.
+TEST_F(SessionRegistryTest, DrainClosesViewersAfterTheirUpdateAndRefusesNewOnes) {
+    add_session("lab");
+    start();
+    std::string name, late_reason;
+    bool closed = false;
+    size_t update_bytes = 0;
+    std::atomic<bool> watching{false}, drained{false};
+    std::thread client([&] {
+        Client c;
+        if (!c.connect(shared_port_)) return;
+        name = c.handshake_none();
+        watching = true;
+        while (!drained)
+            std::this_thread::sleep_for(5ms);
+        // Raw, whole screen: the update that is under way when the drain starts.
+        c.send(Bytes{2, 0, 0, 1, 0, 0, 0, 0});
+        c.send(Bytes{3, 0, 0, 0, 0, 0, 0, 64, 0, 64});
+        Bytes b;
+        while (c.read(1, b))
+            ++update_bytes;
+        closed = true;
+        Client late;
+        if (late.connect(shared_port_)) late_reason = refusal_reason(late);
+    });
+    loop_->run_until([&] { return watching.load(); }, 5s);
+    run_for(100ms);
+    EXPECT_EQ(metric("rfbcast_viewers{session=\"lab\"}"), 1);
+    registry_->set_draining();  // refuse newcomers first, so the viewer's request is served...
+    drained = true;
+    run_for(200ms);
+    registry_->drain("rfbcast is shutting down");  // ...and then it is closed once it is served
+    loop_->run_until([&] { return !late_reason.empty(); }, 5s);
+    client.join();
+    EXPECT_EQ(name, "lab");
+    EXPECT_TRUE(closed);
+    EXPECT_GT(update_bytes, 0u);
+    EXPECT_EQ(late_reason, "rfbcast is shutting down");
+    EXPECT_EQ(metric("rfbcast_connections_refused_total{reason=\"draining\"}"), 1);
+    EXPECT_EQ(registry_->total_viewers(), 0u);
+    EXPECT_EQ(metric("rfbcast_viewers{session=\"lab\"}"), 0);
 }
 
 }  // namespace

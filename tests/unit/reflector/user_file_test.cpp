@@ -268,7 +268,8 @@ TEST_F(UserFileOnDisk, LoadsAndWarnsAboutPermissions) {
     const std::string open = write("open", kBob + "\n", 0644);
     ASSERT_TRUE(load_user_file(open, t, errors, &warnings));
     ASSERT_EQ(warnings.size(), 1u);
-    EXPECT_EQ(warnings[0], open + ": accessible by group or others (mode 0644); chmod 600 it");
+    EXPECT_EQ(warnings[0],
+              open + ": accessible by others (mode 0644); remove those bits: chmod o-r");
     EXPECT_TRUE(t.check("bob", "pässwörd"));
     // Without a warnings vector it still loads.
     ASSERT_TRUE(load_user_file(open, t, errors));
