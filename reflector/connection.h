@@ -13,14 +13,11 @@
 #include "codec/shared_bytes.h"
 #include "codec/websocket_frame_reader.h"
 #include "metrics/metric_names.h"
+#include "metrics/metrics_fwd.h"
 #include "reflector/event_loop.h"
 #include "reflector/tls_session.h"
 
 namespace rfbcast {
-
-namespace metrics {
-class SessionMetrics;
-}
 
 using rfb::make_shared_bytes;
 using rfb::SharedBytes;

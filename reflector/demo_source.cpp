@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "metrics/metrics.h"
 #include "reflector/session.h"
 
 namespace rfbcast {

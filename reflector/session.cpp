@@ -4,6 +4,7 @@
 
 #include "codec/byte_writer.h"
 #include "codec/server_messages.h"
+#include "metrics/metrics.h"
 #include "reflector/log.h"
 #include "reflector/viewer_connection.h"
 

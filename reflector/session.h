@@ -11,7 +11,7 @@
 #include "codec/scroll_detector.h"
 #include "codec/tile_bitmap.h"
 #include "codec/tile_grid.h"
-#include "metrics/metrics.h"
+#include "metrics/metrics_fwd.h"
 #include "reflector/config_file.h"
 #include "reflector/event_loop.h"
 #include "reflector/input_arbiter.h"

@@ -7,6 +7,7 @@
 #include <nettle/memops.h>
 
 #include "codec/vnc_auth.h"
+#include "metrics/metrics.h"
 #include "reflector/demo_source.h"
 #include "reflector/log.h"
 #include "reflector/options.h"

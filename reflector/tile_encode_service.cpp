@@ -7,6 +7,7 @@
 #include "codec/encoder.h"
 #include "codec/pixel_converter.h"
 #include "codec/rfb_constants.h"
+#include "metrics/metrics.h"
 #include "reflector/metric_labels.h"
 
 namespace rfbcast {

@@ -8,7 +8,7 @@
 #include "codec/encode_cache.h"
 #include "codec/framebuffer.h"
 #include "codec/rect.h"
-#include "metrics/metrics.h"
+#include "metrics/metrics_fwd.h"
 #include "reflector/encode_pool.h"
 
 namespace rfbcast {

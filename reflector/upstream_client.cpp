@@ -15,6 +15,7 @@
 #include "codec/client_messages.h"
 #include "codec/decoder.h"
 #include "codec/rfb_constants.h"
+#include "metrics/metrics.h"
 #include "reflector/log.h"
 #include "reflector/metric_labels.h"
 #include "reflector/random_bytes.h"

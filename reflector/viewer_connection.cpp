@@ -8,6 +8,7 @@
 #include "codec/rfb_constants.h"
 #include "codec/server_messages.h"
 #include "codec/tile_grid.h"
+#include "metrics/metrics.h"
 #include "reflector/log.h"
 #include "reflector/metric_labels.h"
 #include "reflector/session.h"

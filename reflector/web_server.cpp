@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "metrics/metrics.h"
 #include "reflector/log.h"
 #include "reflector/viewer_connection.h"
 

@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "metrics/metrics.h"
+#include "metrics/metrics_fwd.h"
 #include "reflector/event_loop.h"
 #include "reflector/http_connection.h"
 #include "reflector/listener.h"
