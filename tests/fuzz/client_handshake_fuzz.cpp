@@ -17,6 +17,7 @@
 #include "codec/client_handshake.h"
 #include "codec/rfb_constants.h"
 #include "tests/fuzz/fuzz_support.h"
+#include "tests/fuzz/handshake_params.h"
 
 namespace {
 
@@ -31,34 +32,15 @@ bool is_x509_subtype(uint32_t t) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     rfb::fuzz::Params p(data, size);
-    const uint8_t flags = p.u8();
-    const size_t pw_len = p.u8() % 9;
-    const auto pw = p.bytes(pw_len);
-    rfb::ClientHandshakeConfig config;
-    const bool has_password = flags & 1;
-    if (has_password) config.password = std::string(pw.begin(), pw.end());
-    config.shared = flags & 2;
-    const bool has_user = (flags & 16) && has_password;
-    if (flags & 16) config.username = "fuzz-user";
-    const unsigned policy = (flags >> 5) & 3;
-    config.tls = policy == 1   ? rfb::TlsPolicy::kRequire
-                 : policy == 2 ? rfb::TlsPolicy::kOff
-                               : rfb::TlsPolicy::kPrefer;
-    config.allow_plain_without_tls = policy == 3;
-    config.x509_verifiable = flags & 128;
-    // Deterministic "randomness" for ARD: the reply then depends on the input only.
-    config.random = [](std::span<uint8_t> out) {
-        for (size_t i = 0; i < out.size(); ++i)
-            out[i] = static_cast<uint8_t>(i * 131 + 7);
-        return true;
-    };
-    const uint16_t seed = p.u16();
+    const rfb::fuzz::ClientHandshakeParams params = rfb::fuzz::read_client_handshake_params(p);
+    const rfb::ClientHandshakeConfig& config = params.config;
+    const bool has_password = params.has_password, has_user = params.has_user;
 
     rfb::ClientHandshake hs(config);
     std::vector<uint8_t> out;
     std::vector<uint8_t> pending;
     bool tls_started = false;
-    for (auto chunk : rfb::fuzz::split(p.rest(), 1 + ((flags >> 2) & 3), seed)) {
+    for (auto chunk : rfb::fuzz::split(p.rest(), params.chunks, params.cuts)) {
         pending.insert(pending.end(), chunk.begin(), chunk.end());
         for (;;) {
             const rfb::HandshakeStep step = hs.feed(pending, out);

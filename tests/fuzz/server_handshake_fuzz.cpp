@@ -16,31 +16,15 @@
 #include "codec/rfb_constants.h"
 #include "codec/server_handshake.h"
 #include "tests/fuzz/fuzz_support.h"
+#include "tests/fuzz/handshake_params.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     rfb::fuzz::Params p(data, size);
-    const uint8_t mode = p.u8();
-    const size_t full_len = p.u8() % 9, view_len = p.u8() % 9;
-    const auto full = p.bytes(full_len), view = p.bytes(view_len);
-    rfb::ServerHandshakeConfig config;
-    const bool has_full = mode & 1, has_view = mode & 2;
-    if (has_full) config.full_password = std::string(full.begin(), full.end());
-    if (has_view) config.viewonly_password = std::string(view.begin(), view.end());
-    const auto challenge = p.bytes(16);
-    std::copy(challenge.begin(), challenge.end(), config.challenge.begin());
-    const uint16_t seed = p.u16();
-    const int vencrypt = (mode >> 4) & 3;
+    const rfb::fuzz::ServerHandshakeParams params = rfb::fuzz::read_server_handshake_params(p);
+    const rfb::ServerHandshakeConfig& config = params.config;
+    const bool has_full = params.has_full, has_view = params.has_view;
     const bool has_pw = has_full || has_view;
-    if (vencrypt) {
-        namespace v = rfb::vencrypt;
-        config.vencrypt_subtypes = {has_pw ? v::kTLSVnc : v::kTLSNone,
-                                    has_pw ? v::kX509Vnc : v::kX509None};
-        config.offer_without_tls = vencrypt == 1;
-        if (vencrypt == 3) {
-            config.vencrypt_subtypes.push_back(v::kTLSPlain);
-            config.plain_enabled = true;
-        }
-    }
+    const int vencrypt = params.vencrypt;
 
     rfb::ServerHandshake hs(config);
     std::vector<uint8_t> out;
@@ -48,7 +32,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(std::string(out.begin(), out.end()) == "RFB 003.008\n");
 
     std::vector<uint8_t> pending;
-    for (auto chunk : rfb::fuzz::split(p.rest(), 1 + ((mode >> 2) & 3), seed)) {
+    for (auto chunk : rfb::fuzz::split(p.rest(), params.chunks, params.cuts)) {
         pending.insert(pending.end(), chunk.begin(), chunk.end());
         rfb::HandshakeStep step = hs.feed(pending, out);
         FUZZ_CHECK(step.consumed <= pending.size());

@@ -40,6 +40,7 @@
 #include "codec/server_message_reader.h"
 #include "codec/websocket_frame_reader.h"
 #include "tests/fuzz/fuzz_support.h"
+#include "tests/fuzz/handshake_params.h"
 
 namespace {
 
@@ -281,28 +282,7 @@ Transcript run_client_messages(std::span<const uint8_t> seed, const Split& split
 // everything goes as far as many reads.
 Transcript run_server_handshake(std::span<const uint8_t> seed, const Split& split) {
     rfb::fuzz::Params p(seed.data(), seed.size());
-    const uint8_t mode = p.u8();
-    const size_t full_len = p.u8() % 9, view_len = p.u8() % 9;
-    const auto full = p.bytes(full_len), view = p.bytes(view_len);
-    rfb::ServerHandshakeConfig config;
-    const bool has_full = mode & 1, has_view = mode & 2;
-    if (has_full) config.full_password = std::string(full.begin(), full.end());
-    if (has_view) config.viewonly_password = std::string(view.begin(), view.end());
-    const auto challenge = p.bytes(16);
-    std::copy(challenge.begin(), challenge.end(), config.challenge.begin());
-    p.u16();  // the target's chunking
-    const int vencrypt = (mode >> 4) & 3;
-    if (vencrypt) {
-        namespace v = rfb::vencrypt;
-        const bool has_pw = has_full || has_view;
-        config.vencrypt_subtypes = {has_pw ? v::kTLSVnc : v::kTLSNone,
-                                    has_pw ? v::kX509Vnc : v::kX509None};
-        config.offer_without_tls = vencrypt == 1;
-        if (vencrypt == 3) {
-            config.vencrypt_subtypes.push_back(v::kTLSPlain);
-            config.plain_enabled = true;
-        }
-    }
+    const rfb::ServerHandshakeConfig config = rfb::fuzz::read_server_handshake_params(p).config;
 
     rfb::ServerHandshake hs(config);
     Transcript t;
@@ -353,25 +333,7 @@ Transcript run_server_handshake(std::span<const uint8_t> seed, const Split& spli
 // client_handshake_fuzz.cpp's parameters and its way of driving TLS.
 Transcript run_client_handshake(std::span<const uint8_t> seed, const Split& split) {
     rfb::fuzz::Params p(seed.data(), seed.size());
-    const uint8_t flags = p.u8();
-    const size_t pw_len = p.u8() % 9;
-    const auto pw = p.bytes(pw_len);
-    rfb::ClientHandshakeConfig config;
-    if (flags & 1) config.password = std::string(pw.begin(), pw.end());
-    config.shared = flags & 2;
-    if (flags & 16) config.username = "fuzz-user";
-    const unsigned policy = (flags >> 5) & 3;
-    config.tls = policy == 1   ? rfb::TlsPolicy::kRequire
-                 : policy == 2 ? rfb::TlsPolicy::kOff
-                               : rfb::TlsPolicy::kPrefer;
-    config.allow_plain_without_tls = policy == 3;
-    config.x509_verifiable = flags & 128;
-    config.random = [](std::span<uint8_t> out) {
-        for (size_t i = 0; i < out.size(); ++i)
-            out[i] = static_cast<uint8_t>(i * 131 + 7);
-        return true;
-    };
-    p.u16();  // the target's chunking
+    const rfb::ClientHandshakeConfig config = rfb::fuzz::read_client_handshake_params(p).config;
 
     rfb::ClientHandshake hs(config);
     Transcript t;
