@@ -1,6 +1,7 @@
 #include "reflector/metric_labels.h"
 
 #include "codec/rfb_constants.h"
+#include "metrics/metrics.h"
 
 namespace rfbcast {
 
@@ -25,6 +26,15 @@ metrics::Limit limit_metric(rfb::LimitKind limit) {
             break;
     }
     return L::kOther;
+}
+
+void count_stream_error(metrics::Metrics& m, metrics::Side side, rfb::LimitKind limit,
+                        bool decoder) {
+    using K = metrics::ErrorKind;
+    if (limit != rfb::LimitKind::kNone) m.limit(limit_metric(limit));
+    m.protocol_error(side, limit != rfb::LimitKind::kNone ? K::kLimit
+                           : decoder                      ? K::kDecoder
+                                                          : K::kMessage);
 }
 
 bool encoding_metric(int32_t encoding, std::span<const uint8_t> body, metrics::Encoding& out) {

@@ -917,12 +917,10 @@ void SessionRegistry::auth_result(const sockaddr_storage& peer, bool ok) {
     metrics_.auth_failure();
     const uint64_t blocks = lockout_.counters().blocks_started;
     lockout_.failure(addr, loop_.now());
-    if (lockout_.counters().blocks_started != blocks) metrics_.lockout();
-    if (lockout_.counters().blocks_started != blocks)
-        LOG_WARN("lockout",
-                 "peer=%s note=\"too many authentication failures: refused for a "
-                 "while\"",
-                 peer_name(peer).c_str());
+    if (lockout_.counters().blocks_started == blocks) return;
+    metrics_.lockout();
+    LOG_WARN("lockout", "peer=%s note=\"too many authentication failures: refused for a while\"",
+             peer_name(peer).c_str());
 }
 
 void SessionRegistry::attach_viewer(Session& session, Connection* conn,

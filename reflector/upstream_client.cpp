@@ -255,12 +255,8 @@ void UpstreamClient::on_data(Connection& c) {
         const rfb::ServerReadResult r = reader_->feed(conn_->rx(), *this);
         if (conn_) conn_->consume(r.consumed);
         if (r.status == rfb::ServerReadResult::kError) {
-            metrics::Metrics& m = session_.process_metrics();
-            if (r.limit != rfb::LimitKind::kNone) m.limit(limit_metric(r.limit));
-            m.protocol_error(metrics::Side::kUpstream, r.limit != rfb::LimitKind::kNone
-                                                           ? metrics::ErrorKind::kLimit
-                                                       : r.decoder ? metrics::ErrorKind::kDecoder
-                                                                   : metrics::ErrorKind::kMessage);
+            count_stream_error(session_.process_metrics(), metrics::Side::kUpstream, r.limit,
+                               r.decoder);
             fail("protocol error: " + r.error);
         }
     }

@@ -295,11 +295,7 @@ void ViewerConnection::handle_messages() {
         const rfb::ClientParse p = parser_.parse(conn_->rx());
         if (p.status == rfb::ClientParse::kNeedMore) return;
         if (p.status == rfb::ClientParse::kError) {
-            metrics::Metrics& m = session_.process_metrics();
-            if (p.limit != rfb::LimitKind::kNone) m.limit(limit_metric(p.limit));
-            m.protocol_error(metrics::Side::kViewer, p.limit != rfb::LimitKind::kNone
-                                                         ? metrics::ErrorKind::kLimit
-                                                         : metrics::ErrorKind::kMessage);
+            count_stream_error(session_.process_metrics(), metrics::Side::kViewer, p.limit, false);
             close("protocol error: " + p.error);
             return;
         }

@@ -9,6 +9,7 @@
 #include "codec/framebuffer.h"
 #include "codec/pixel_converter.h"
 #include "codec/rfb_constants.h"
+#include "metrics/metrics.h"
 
 namespace rfbcast {
 namespace {
@@ -79,6 +80,22 @@ TEST(MetricLabels, EachEncodingRfbcastSendsHasALabel) {
     // An empty Tight body (never produced) is not JPEG.
     ASSERT_TRUE(encoding_metric(rfb::encoding::kTight, {}, e));
     EXPECT_EQ(e, Encoding::kTight);
+}
+
+TEST(MetricLabels, AStreamErrorIsCountedByKindAndCap) {
+    metrics::Metrics m("test");
+    count_stream_error(m, metrics::Side::kUpstream, rfb::LimitKind::kFence, false);
+    count_stream_error(m, metrics::Side::kUpstream, rfb::LimitKind::kNone, true);
+    count_stream_error(m, metrics::Side::kViewer, rfb::LimitKind::kNone, false);
+    const std::string text = m.render();
+    auto has = [&](const std::string& line) {
+        return text.find("\n" + line + "\n") != std::string::npos;
+    };
+    EXPECT_TRUE(has("rfbcast_protocol_errors_total{kind=\"limit\",side=\"upstream\"} 1")) << text;
+    EXPECT_TRUE(has("rfbcast_protocol_errors_total{kind=\"decoder\",side=\"upstream\"} 1")) << text;
+    EXPECT_TRUE(has("rfbcast_protocol_errors_total{kind=\"message\",side=\"viewer\"} 1")) << text;
+    EXPECT_TRUE(has("rfbcast_limit_triggered_total{limit=\"fence\"} 1")) << text;
+    EXPECT_TRUE(has("rfbcast_protocol_errors_total{kind=\"limit\",side=\"viewer\"} 0")) << text;
 }
 
 }  // namespace
