@@ -106,11 +106,11 @@ class Client {
         return len < 1000 ? read_text(len) : "";
     }
     // The whole RFB 3.8 viewer handshake with security None; returns the desktop name.
-    std::string handshake_none() {
+    std::string handshake_none(uint16_t* w = nullptr, uint16_t* h = nullptr) {
         if (read_text(12) != "RFB 003.008\n" || !send("RFB 003.008\n")) return "";
         const Bytes types = security_types(nullptr);
         if (types.empty() || !send(Bytes{1}) || read_u32() != 0) return "";
-        return client_init();
+        return client_init(w, h);
     }
     std::string handshake_password(const std::string& password, uint32_t* result) {
         if (read_text(12) != "RFB 003.008\n" || !send("RFB 003.008\n")) return "";
@@ -872,43 +872,57 @@ TEST_F(SessionRegistryTest, SecurityTypesArePerSession) {
 }
 
 // SIGTERM's drain: the viewer watching gets its update and then the end of the stream; a viewer
-// arriving meanwhile is refused with a reason; the session's viewer gauge follows.
+// arriving meanwhile is refused with a reason; the session's viewer gauge follows. Each step
+// waits for the one before it (no fixed sleeps), so a loaded machine cannot reorder them.
 TEST_F(SessionRegistryTest, DrainClosesViewersAfterTheirUpdateAndRefusesNewOnes) {
     add_session("lab");
     start();
     std::string name, late_reason;
     bool closed = false;
-    size_t update_bytes = 0;
-    std::atomic<bool> watching{false}, drained{false};
+    uint64_t update_pixels = 0, screen_pixels = 0;
+    std::atomic<bool> watching{false}, go{false};
     std::thread client([&] {
         Client c;
         if (!c.connect(shared_port_)) return;
-        name = c.handshake_none();
+        uint16_t w = 0, h = 0;
+        name = c.handshake_none(&w, &h);
+        screen_pixels = uint64_t{w} * h;
         watching = true;
-        while (!drained)
+        while (!go)
             std::this_thread::sleep_for(5ms);
-        // Raw, whole screen: the update that is under way when the drain starts.
+        // Raw only, everything: the update that is under way when the drain starts.
         c.send(Bytes{2, 0, 0, 1, 0, 0, 0, 0});
         c.send(Bytes{3, 0, 0, 0, 0, 0, 0, 64, 0, 64});
-        Bytes b;
-        while (c.read(1, b))
-            ++update_bytes;
-        closed = true;
+        // It arrives whole (every rectangle's pixels, 4 bytes each), and then the stream ends.
+        Bytes head, pixels;
+        if (!c.read(4, head) || head[0] != 0) return;
+        const unsigned rects = unsigned{head[2]} << 8 | head[3];
+        for (unsigned i = 0; i < rects; ++i) {
+            if (!c.read(12, head)) return;
+            const uint64_t area = uint64_t(head[4] << 8 | head[5]) * (head[6] << 8 | head[7]);
+            if (!c.read(area * 4, pixels)) return;
+            update_pixels += area;
+        }
+        closed = c.closed_within(5000);
         Client late;
         if (late.connect(shared_port_)) late_reason = refusal_reason(late);
     });
+    const std::string frames = "rfbcast_frames_sent_total{session=\"lab\"}";
     loop_->run_until([&] { return watching.load(); }, 5s);
-    run_for(100ms);
     EXPECT_EQ(metric("rfbcast_viewers{session=\"lab\"}"), 1);
+    EXPECT_EQ(metric(frames), 0);
     registry_->set_draining();  // refuse newcomers first, so the viewer's request is served...
-    drained = true;
-    run_for(200ms);
+    go = true;
+    loop_->run_until([&] { return metric(frames) == 1; }, 5s);
+    EXPECT_EQ(metric(frames), 1);
     registry_->drain("rfbcast is shutting down");  // ...and then it is closed once it is served
     loop_->run_until([&] { return !late_reason.empty(); }, 5s);
     client.join();
     EXPECT_EQ(name, "lab");
     EXPECT_TRUE(closed);
-    EXPECT_GT(update_bytes, 0u);
+    // rfbcast answers a first request with the whole screen, whatever region it names.
+    EXPECT_GT(screen_pixels, 0u);
+    EXPECT_EQ(update_pixels, screen_pixels);
     EXPECT_EQ(late_reason, "rfbcast is shutting down");
     EXPECT_EQ(metric("rfbcast_connections_refused_total{reason=\"draining\"}"), 1);
     EXPECT_EQ(registry_->total_viewers(), 0u);
