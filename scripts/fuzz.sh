@@ -39,31 +39,52 @@ for t in "${targets[@]}"; do build_targets+=("${t}_fuzz"); done
 cmake --build build-fuzz --target "${build_targets[@]}"
 
 work="build-fuzz/fuzz-work"
-failed=()
-for t in "${targets[@]}"; do
-  seeds="tests/fuzz/corpus/$t"
-  dir="$work/$t"
+# One target per core at a time: each libFuzzer run is single-threaded.
+parallel="${FUZZ_JOBS:-$(nproc)}"
+
+# Runs one target on a copy of its seeds; its summary goes to $dir/summary, and $dir/failed
+# marks a finding.
+run_target() {
+  local t="$1" dir="$work/$1" seeds="tests/fuzz/corpus/$1"
   rm -rf "$dir"
   mkdir -p "$dir/corpus" "$dir/artifacts"
   if [[ -d "$seeds" ]]; then cp "$seeds"/* "$dir/corpus/"; fi
-  echo "fuzz: $t for ${seconds}s"
   # -timeout: one input taking 10 s is a hang. -rss_limit_mb: a 16384x16384 framebuffer is a
   # legal 1 GiB; more than that is a leak or a runaway.
   if ! "build-fuzz/tests/fuzz/${t}_fuzz" -max_total_time="$seconds" -timeout=10 \
     -rss_limit_mb=2560 -print_final_stats=1 -artifact_prefix="$dir/artifacts/" \
     "$dir/corpus" >"$dir/log" 2>&1; then
-    echo "fuzz: $t FAILED (log: $dir/log)"
-    grep -E "ERROR|SUMMARY|invariant failed" "$dir/log" | head -5 || true
-    for a in "$dir"/artifacts/*; do
-      [[ -e "$a" ]] || continue
-      echo "fuzz: reproducer: $a"
-      echo "fuzz:   rerun with: build-fuzz/tests/fuzz/${t}_fuzz $a"
-    done
-    failed+=("$t")
+    {
+      echo "fuzz: $t FAILED (log: $dir/log)"
+      grep -E "ERROR|SUMMARY|invariant failed" "$dir/log" | head -5 || true
+      for a in "$dir"/artifacts/*; do
+        [[ -e "$a" ]] || continue
+        echo "fuzz: reproducer: $a"
+        echo "fuzz:   rerun with: build-fuzz/tests/fuzz/${t}_fuzz $a"
+      done
+    } >"$dir/summary"
+    touch "$dir/failed"
   else
-    grep -E "stat::number_of_executed_units|stat::peak_rss_mb" "$dir/log" | tr '\n' ' ' || true
-    echo
+    echo "fuzz: $t for ${seconds}s: $(grep -E "stat::number_of_executed_units|stat::peak_rss_mb" \
+      "$dir/log" | tr -s ' \n' ' ')" >"$dir/summary"
   fi
+}
+
+running=0
+for t in "${targets[@]}"; do
+  if ((running >= parallel)); then
+    wait -n || true
+    running=$((running - 1))
+  fi
+  run_target "$t" &
+  running=$((running + 1))
+done
+wait
+
+failed=()
+for t in "${targets[@]}"; do
+  cat "$work/$t/summary"
+  if [[ -e "$work/$t/failed" ]]; then failed+=("$t"); fi
 done
 
 if ((${#failed[@]})); then

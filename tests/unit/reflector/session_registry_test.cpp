@@ -253,7 +253,7 @@ TEST_F(SessionRegistryTest, PasswordPicksTheSessionOnASharedPort) {
     EXPECT_EQ(name_b, "beta");
     EXPECT_EQ(result_wrong, 1u);
     EXPECT_EQ(name_wrong, "");
-    run_for(100ms);
+    loop_->run_until([&] { return registry_->find("alpha")->viewer_count() == 0; }, 5s);
     EXPECT_EQ(registry_->find("alpha")->viewer_count(), 0u);  // the clients have gone
 }
 
