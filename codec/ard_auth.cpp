@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "codec/secure_wipe.h"
+
 namespace rfb {
 
 namespace {
@@ -44,14 +46,6 @@ constexpr uint8_t kRfc3526Group14Prime[] = {
     0x15, 0x72, 0x8e, 0x5a, 0x8a, 0xac, 0xaa, 0x68, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
 };
 
-// Secrets (exponents, shared secret, keys, plaintext) must not outlive the call; a volatile
-// pointer keeps the compiler from dropping the stores as dead.
-void wipe(void* p, size_t n) {
-    volatile uint8_t* v = static_cast<volatile uint8_t*>(p);
-    for (size_t i = 0; i < n; ++i)
-        v[i] = 0;
-}
-
 // An mpz_t that wipes its limbs before freeing them. (GMP may have freed older, smaller copies
 // while growing a number; those are out of reach. Constant time is not a goal here.)
 class Mpz {
@@ -59,7 +53,7 @@ class Mpz {
     Mpz() { mpz_init(v_); }
     ~Mpz() {
         if (v_->_mp_alloc > 0)
-            wipe(v_->_mp_d, static_cast<size_t>(v_->_mp_alloc) * sizeof(mp_limb_t));
+            secure_wipe(v_->_mp_d, static_cast<size_t>(v_->_mp_alloc) * sizeof(mp_limb_t));
         mpz_clear(v_);
     }
     Mpz(const Mpz&) = delete;
@@ -119,9 +113,9 @@ void expand(std::span<const uint8_t> random, uint8_t label, std::span<uint8_t> o
         const size_t n = std::min(sizeof block, out.size() - at);
         std::memcpy(out.data() + at, block, n);
         at += n;
-        wipe(&ctx, sizeof ctx);
+        secure_wipe(&ctx, sizeof ctx);
     }
-    wipe(block, sizeof block);
+    secure_wipe(block, sizeof block);
 }
 
 // A private exponent in [2, p - 2] from the random stream `label`.
@@ -129,7 +123,7 @@ void derive_exponent(std::span<const uint8_t> random, uint8_t label, const Mpz& 
     uint8_t bytes[kExponentSize];
     expand(random, label, bytes);
     x.import(bytes);
-    wipe(bytes, sizeof bytes);
+    secure_wipe(bytes, sizeof bytes);
     Mpz range;
     mpz_sub_ui(range.get(), p.get(), 3);  // p >= 2^511, so this is positive
     mpz_mod(x.get(), x.get(), range.get());
@@ -220,9 +214,9 @@ bool shared_key(const Mpz& shared, size_t keylen, uint8_t (&key)[MD5_DIGEST_SIZE
         md5_init(&ctx);
         md5_update(&ctx, bytes.size(), bytes.data());
         md5_digest(&ctx, MD5_DIGEST_SIZE, key);
-        wipe(&ctx, sizeof ctx);
+        secure_wipe(&ctx, sizeof ctx);
     }
-    wipe(bytes.data(), bytes.size());
+    secure_wipe(bytes.data(), bytes.size());
     return ok;
 }
 
@@ -302,9 +296,9 @@ ArdReply ard_client_reply(std::span<const uint8_t> server_msg, const std::string
     struct aes128_ctx aes;
     aes128_set_encrypt_key(&aes, key);
     aes128_encrypt(&aes, kArdCredentialsSize, r.bytes.data(), plain);  // ECB, block by block
-    wipe(&aes, sizeof aes);
-    wipe(key, sizeof key);
-    wipe(plain, sizeof plain);
+    secure_wipe(&aes, sizeof aes);
+    secure_wipe(key, sizeof key);
+    secure_wipe(plain, sizeof plain);
     if (!client_pub.export_to(std::span<uint8_t>(r.bytes).subspan(kArdCredentialsSize))) {
         r.bytes.clear();
         r.error = "ARD: internal error (public key does not fit the key length)";
@@ -393,11 +387,11 @@ ArdCredentials ard_server_recover(std::span<const uint8_t> server_msg,
     struct aes128_ctx aes;
     aes128_set_decrypt_key(&aes, key);
     aes128_decrypt(&aes, kArdCredentialsSize, plain, client_reply.data());
-    wipe(&aes, sizeof aes);
-    wipe(key, sizeof key);
+    secure_wipe(&aes, sizeof aes);
+    secure_wipe(key, sizeof key);
     c.username = field_text(plain);
     c.password = field_text(plain + kArdCredentialFieldSize);
-    wipe(plain, sizeof plain);
+    secure_wipe(plain, sizeof plain);
     c.ok = true;
     return c;
 }

@@ -526,8 +526,8 @@ HandshakeStep ClientHandshake::feed(std::span<const uint8_t> in, std::vector<uin
                 PixelFormat::read(r, info.format);
                 r.u32(name_len);
                 if (info.width == 0 || info.height == 0 ||
-                    info.width > limits::kMaxFramebufferDim ||
-                    info.height > limits::kMaxFramebufferDim)
+                    info.width > config_.max_framebuffer_dim ||
+                    info.height > config_.max_framebuffer_dim)
                     return fail("server framebuffer size " + std::to_string(info.width) + "x" +
                                 std::to_string(info.height) + " is out of range");
                 if (name_len > limits::kMaxDesktopNameLength)

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "codec/pixel_format.h"
+#include "codec/rfb_constants.h"
 #include "codec/server_handshake.h"
 
 // The RFB handshake seen from the client side (rfbcast dialling its upstream server):
@@ -42,6 +43,8 @@ struct ClientHandshakeConfig {
     // Fills its argument with random bytes (ARD's Diffie-Hellman private key); false on failure.
     // Without it ARD is not offered to the server.
     std::function<bool(std::span<uint8_t>)> random = nullptr;
+    // A ServerInit wider or taller than this is refused (lowered only).
+    uint32_t max_framebuffer_dim = limits::kMaxFramebufferDim;
 };
 
 struct ServerInitInfo {

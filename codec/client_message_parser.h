@@ -13,6 +13,7 @@ namespace rfb {
 struct ClientParserLimits {
     size_t max_cut_text = limits::kDefaultMaxCutText;  // also caps ExtendedClipboard payloads
     size_t max_encodings = limits::kMaxEncodings;
+    size_t max_fence_payload = limits::kMaxFencePayload;  // lowered only: 64 is the protocol's
 };
 
 struct ClientParse {

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstddef>
-#include <limits>
 
 #include "codec/rfb_constants.h"
 
@@ -20,8 +19,6 @@ void write_area(ByteWriter& w, const Rect& r) {
     w.u16(clamp16(r.w));
     w.u16(clamp16(r.h));
 }
-
-constexpr size_t kMaxCutTextOnWire = static_cast<size_t>(std::numeric_limits<int32_t>::max());
 
 struct Writer {
     ByteWriter& w;
@@ -60,11 +57,11 @@ struct Writer {
         w.u8(client_msg::kClientCutText);
         w.zeros(3);
         if (m.extended) {
-            const size_t n = std::min(m.extended_payload.size(), kMaxCutTextOnWire);
+            const size_t n = std::min(m.extended_payload.size(), cut_text::kMaxWireLength);
             w.s32(-static_cast<int32_t>(n));
             w.bytes(std::span<const uint8_t>(m.extended_payload.data(), n));
         } else {
-            const size_t n = std::min(m.latin1.size(), kMaxCutTextOnWire);
+            const size_t n = std::min(m.latin1.size(), cut_text::kMaxWireLength);
             w.u32(static_cast<uint32_t>(n));
             w.text(std::string_view(m.latin1.data(), n));
         }
@@ -126,6 +123,14 @@ bool read_screen(ByteReader& r, Screen& s) {
 
 void write_client_message(ByteWriter& w, const ClientMessage& msg) {
     std::visit(Writer{w}, msg);
+}
+
+void write_client_cut_text_extended(ByteWriter& w, std::span<const uint8_t> payload) {
+    const auto p = payload.first(std::min(payload.size(), cut_text::kMaxWireLength));
+    w.u8(client_msg::kClientCutText);
+    w.zeros(3);
+    w.s32(-static_cast<int32_t>(p.size()));
+    w.bytes(p);
 }
 
 }  // namespace rfb

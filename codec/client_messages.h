@@ -1,5 +1,6 @@
 #pragma once
 #include <cstdint>
+#include <span>
 #include <string>
 #include <variant>
 #include <vector>
@@ -100,5 +101,9 @@ using ClientMessage =
 // values that cannot be represented are clamped (rect fields to 0xFFFF, encodings to 65535
 // entries, fence payloads to 64 bytes, screens to 255, cut text to 2^31-1 bytes).
 void write_client_message(ByteWriter& w, const ClientMessage& msg);
+
+// ClientCutText with a negative length (ExtendedClipboard): `payload` is flags + data as-is
+// (codec/extended_clipboard.h builds them), cut at 2^31-1 bytes.
+void write_client_cut_text_extended(ByteWriter& w, std::span<const uint8_t> payload);
 
 }  // namespace rfb

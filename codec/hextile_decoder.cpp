@@ -15,9 +15,9 @@ constexpr uint8_t kForegroundSpecified = 4;
 constexpr uint8_t kAnySubrects = 8;
 constexpr uint8_t kSubrectsColoured = 16;
 constexpr uint8_t kKnownBits = 31;
-constexpr uint32_t kTile = 16;
+constexpr uint32_t kHextileTile = 16;
 
-enum class TileStatus { kOk, kNeedMore, kError };
+enum class HextileTileStatus { kOk, kNeedMore, kError };
 
 struct Colours {
     // Spec: the first non-raw tile must set the background. Servers that forget get black, as in
@@ -25,46 +25,46 @@ struct Colours {
     uint32_t bg = 0, fg = 0;
 };
 
-void fill_tile(uint32_t* out, size_t stride, uint32_t x, uint32_t y, uint32_t w, uint32_t h,
+void fill_area(uint32_t* out, size_t stride, uint32_t x, uint32_t y, uint32_t w, uint32_t h,
                uint32_t pixel) {
     for (uint32_t row = y; row < y + h; ++row)
         std::fill_n(out + row * stride + x, w, pixel);
 }
 
 // Reads one tile from `in` and draws it at `out` (a tw x th window of a buffer with `stride`).
-TileStatus read_tile(ByteReader& in, uint32_t tw, uint32_t th, const PixelReader& px, Colours& c,
-                     uint32_t* out, size_t stride, const char*& error) {
+HextileTileStatus read_tile(ByteReader& in, uint32_t tw, uint32_t th, const PixelReader& px,
+                            Colours& c, uint32_t* out, size_t stride, const char*& error) {
     const size_t bpp = px.bytes_per_pixel();
     uint8_t mask = 0;
-    if (!in.u8(mask)) return TileStatus::kNeedMore;
+    if (!in.u8(mask)) return HextileTileStatus::kNeedMore;
     // Bits 32 and 64 are ZlibHex's; in a Hextile rectangle they mean we are misreading the stream.
     if (mask & ~kKnownBits) {
         error = "hextile: unknown subencoding bits";
-        return TileStatus::kError;
+        return HextileTileStatus::kError;
     }
     std::span<const uint8_t> b;
     if (mask & kRawTile) {
-        if (!in.bytes(size_t{tw} * th * bpp, b)) return TileStatus::kNeedMore;
+        if (!in.bytes(size_t{tw} * th * bpp, b)) return HextileTileStatus::kNeedMore;
         for (uint32_t y = 0; y < th; ++y)
             px.read_row(b.data() + y * tw * bpp, tw, out + y * stride);
-        return TileStatus::kOk;
+        return HextileTileStatus::kOk;
     }
     if (mask & kBackgroundSpecified) {
-        if (!in.bytes(bpp, b)) return TileStatus::kNeedMore;
+        if (!in.bytes(bpp, b)) return HextileTileStatus::kNeedMore;
         c.bg = px.load(b.data());
     }
     if (mask & kForegroundSpecified) {
-        if (!in.bytes(bpp, b)) return TileStatus::kNeedMore;
+        if (!in.bytes(bpp, b)) return HextileTileStatus::kNeedMore;
         c.fg = px.load(b.data());
     }
     uint8_t count = 0;
     size_t entry = 0;
     if (mask & kAnySubrects) {
-        if (!in.u8(count)) return TileStatus::kNeedMore;
+        if (!in.u8(count)) return HextileTileStatus::kNeedMore;
         entry = (mask & kSubrectsColoured) ? bpp + 2 : 2;
-        if (!in.bytes(count * entry, b)) return TileStatus::kNeedMore;
+        if (!in.bytes(count * entry, b)) return HextileTileStatus::kNeedMore;
     }
-    fill_tile(out, stride, 0, 0, tw, th, c.bg);
+    fill_area(out, stride, 0, 0, tw, th, c.bg);
     for (size_t i = 0; i < count; ++i) {
         const uint8_t* p = b.data() + i * entry;
         const uint32_t pixel = (mask & kSubrectsColoured) ? px.load(p) : c.fg;
@@ -72,11 +72,11 @@ TileStatus read_tile(ByteReader& in, uint32_t tw, uint32_t th, const PixelReader
         const uint32_t sx = xy >> 4, sy = xy & 15u, sw = (wh >> 4) + 1u, sh = (wh & 15u) + 1u;
         if (sx + sw > tw || sy + sh > th) {
             error = "hextile: subrect outside tile";
-            return TileStatus::kError;
+            return HextileTileStatus::kError;
         }
-        fill_tile(out, stride, sx, sy, sw, sh, pixel);
+        fill_area(out, stride, sx, sy, sw, sh, pixel);
     }
-    return TileStatus::kOk;
+    return HextileTileStatus::kOk;
 }
 
 }  // namespace
@@ -103,17 +103,17 @@ DecodeResult HextileDecoder::decode(const Rect& r, std::span<const uint8_t> data
     ByteReader in(data);
     size_t committed = 0;
     while (rows_done_ < r.h) {
-        const uint32_t th = std::min(kTile, r.h - rows_done_);
+        const uint32_t th = std::min(kHextileTile, r.h - rows_done_);
         scratch_.resize(size_t{r.w} * th);
         Colours c{bg_, fg_};
-        TileStatus st = TileStatus::kOk;
+        HextileTileStatus st = HextileTileStatus::kOk;
         const char* error = "";
-        for (uint32_t tx = 0; tx < r.w && st == TileStatus::kOk; tx += kTile) {
-            st = read_tile(in, std::min(kTile, r.w - tx), th, t.pixels, c, scratch_.data() + tx,
-                           r.w, error);
+        for (uint32_t tx = 0; tx < r.w && st == HextileTileStatus::kOk; tx += kHextileTile) {
+            st = read_tile(in, std::min(kHextileTile, r.w - tx), th, t.pixels, c,
+                           scratch_.data() + tx, r.w, error);
         }
-        if (st == TileStatus::kNeedMore) break;
-        if (st == TileStatus::kError) {
+        if (st == HextileTileStatus::kNeedMore) break;
+        if (st == HextileTileStatus::kError) {
             reset();
             return DecodeResult::fail(error);
         }

@@ -7,6 +7,8 @@
 #include <cstring>
 #include <string_view>
 
+#include "codec/ascii.h"
+
 namespace rfb {
 namespace {
 
@@ -16,6 +18,9 @@ constexpr uint8_t kV2CommandProxy = 0x1;
 constexpr size_t kV2Ipv4Block = 2 * 4 + 2 * 2;
 constexpr size_t kV2Ipv6Block = 2 * 16 + 2 * 2;
 constexpr size_t kV2UnixBlock = 2 * 108;
+
+// Results, qualified at each use: other parsers have helpers of the same names.
+namespace proxy_parse {
 
 ProxyParseResult need_more() {
     return {};
@@ -36,12 +41,10 @@ ProxyParseResult done(size_t consumed, const ProxyHeader& header) {
     return r;
 }
 
+}  // namespace proxy_parse
+
 uint16_t be16(const uint8_t* p) {
     return static_cast<uint16_t>((p[0] << 8) | p[1]);
-}
-
-bool is_digit(char c) {
-    return c >= '0' && c <= '9';
 }
 
 // Decimal 0..max without leading zeroes ("0" itself is fine), as the spec requires: a leading zero
@@ -51,7 +54,7 @@ bool parse_decimal(std::string_view s, unsigned max, unsigned& out) {
     if (s.size() > 1 && s[0] == '0') return false;
     unsigned v = 0;
     for (char c : s) {
-        if (!is_digit(c)) return false;
+        if (!is_ascii_digit(c)) return false;
         v = v * 10 + static_cast<unsigned>(c - '0');
     }
     if (v > max) return false;
@@ -78,7 +81,7 @@ bool parse_ipv6(std::string_view s, std::array<uint8_t, 16>& out) {
     char text[46];
     if (s.empty() || s.size() >= sizeof text) return false;
     for (char c : s) {
-        const bool hex = is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+        const bool hex = is_ascii_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
         if (!hex && c != ':' && c != '.') return false;
     }
     std::memcpy(text, s.data(), s.size());
@@ -112,56 +115,65 @@ ProxyParseResult parse_v1_line(std::string_view line, size_t consumed) {
     if (rest == "UNKNOWN" || rest.starts_with("UNKNOWN ")) {
         // The spec: the receiver must ignore anything after UNKNOWN before the CRLF.
         h.kind = ProxyHeader::kUnknown;
-        return done(consumed, h);
+        return proxy_parse::done(consumed, h);
     }
     std::vector<std::string_view> f;
     if (!split_fields(rest, f, 5) || f.size() != 5) {
         if (!rest.starts_with("TCP4 ") && !rest.starts_with("TCP6 "))
-            return fail("PROXY v1: unknown protocol (TCP4, TCP6 or UNKNOWN expected)");
-        return fail("PROXY v1: expected '<proto> <src> <dst> <sport> <dport>' with single spaces");
+            return proxy_parse::fail("PROXY v1: unknown protocol (TCP4, TCP6 or UNKNOWN expected)");
+        return proxy_parse::fail(
+            "PROXY v1: expected '<proto> <src> <dst> <sport> <dport>' with single spaces");
     }
     if (f[0] == "TCP4") {
         h.family = ProxyHeader::kIPv4;
-        if (!parse_ipv4(f[1], h.source)) return fail("PROXY v1: bad IPv4 source address");
-        if (!parse_ipv4(f[2], h.destination)) return fail("PROXY v1: bad IPv4 destination address");
+        if (!parse_ipv4(f[1], h.source))
+            return proxy_parse::fail("PROXY v1: bad IPv4 source address");
+        if (!parse_ipv4(f[2], h.destination))
+            return proxy_parse::fail("PROXY v1: bad IPv4 destination address");
     } else if (f[0] == "TCP6") {
         h.family = ProxyHeader::kIPv6;
-        if (!parse_ipv6(f[1], h.source)) return fail("PROXY v1: bad IPv6 source address");
-        if (!parse_ipv6(f[2], h.destination)) return fail("PROXY v1: bad IPv6 destination address");
+        if (!parse_ipv6(f[1], h.source))
+            return proxy_parse::fail("PROXY v1: bad IPv6 source address");
+        if (!parse_ipv6(f[2], h.destination))
+            return proxy_parse::fail("PROXY v1: bad IPv6 destination address");
     } else {
-        return fail("PROXY v1: unknown protocol (TCP4, TCP6 or UNKNOWN expected)");
+        return proxy_parse::fail("PROXY v1: unknown protocol (TCP4, TCP6 or UNKNOWN expected)");
     }
     unsigned sport = 0, dport = 0;
-    if (!parse_decimal(f[3], 65535, sport)) return fail("PROXY v1: bad source port");
-    if (!parse_decimal(f[4], 65535, dport)) return fail("PROXY v1: bad destination port");
+    if (!parse_decimal(f[3], 65535, sport)) return proxy_parse::fail("PROXY v1: bad source port");
+    if (!parse_decimal(f[4], 65535, dport))
+        return proxy_parse::fail("PROXY v1: bad destination port");
     h.source_port = static_cast<uint16_t>(sport);
     h.destination_port = static_cast<uint16_t>(dport);
     h.kind = ProxyHeader::kProxied;
-    return done(consumed, h);
+    return proxy_parse::done(consumed, h);
 }
 
 ProxyParseResult parse_v1(std::span<const uint8_t> data) {
     const size_t prefix = std::min(data.size(), kV1Prefix.size());
     if (std::memcmp(data.data(), kV1Prefix.data(), prefix) != 0)
-        return fail("not a PROXY protocol header");
+        return proxy_parse::fail("not a PROXY protocol header");
     // The CRLF must end within the first 107 bytes; no byte before it may be a lone CR or LF or
     // anything but printable ASCII.
     const size_t scan = std::min(data.size(), kProxyV1MaxLength);
     for (size_t i = 0; i < scan; ++i) {
         const uint8_t c = data[i];
         if (c == '\r') {
-            if (i + 2 > kProxyV1MaxLength) return fail("PROXY v1: line longer than 107 bytes");
-            if (i + 1 == data.size()) return need_more();
-            if (data[i + 1] != '\n') return fail("PROXY v1: CR without LF");
-            if (i < kV1Prefix.size()) return fail("PROXY v1: line ends too early");
+            if (i + 2 > kProxyV1MaxLength)
+                return proxy_parse::fail("PROXY v1: line longer than 107 bytes");
+            if (i + 1 == data.size()) return proxy_parse::need_more();
+            if (data[i + 1] != '\n') return proxy_parse::fail("PROXY v1: CR without LF");
+            if (i < kV1Prefix.size()) return proxy_parse::fail("PROXY v1: line ends too early");
             const std::string_view line(reinterpret_cast<const char*>(data.data()), i);
             return parse_v1_line(line, i + 2);
         }
-        if (c == '\n') return fail("PROXY v1: LF without CR");
-        if (c < 0x20 || c > 0x7e) return fail("PROXY v1: byte outside printable ASCII");
+        if (c == '\n') return proxy_parse::fail("PROXY v1: LF without CR");
+        if (c < 0x20 || c > 0x7e)
+            return proxy_parse::fail("PROXY v1: byte outside printable ASCII");
     }
-    if (data.size() >= kProxyV1MaxLength) return fail("PROXY v1: line longer than 107 bytes");
-    return need_more();
+    if (data.size() >= kProxyV1MaxLength)
+        return proxy_parse::fail("PROXY v1: line longer than 107 bytes");
+    return proxy_parse::need_more();
 }
 
 // Checks that [p, end) is a sequence of whole TLVs (type, 16-bit length, value).
@@ -179,27 +191,28 @@ bool tlvs_well_formed(const uint8_t* p, const uint8_t* end) {
 ProxyParseResult parse_v2(std::span<const uint8_t> data, size_t max_length) {
     const size_t prefix = std::min(data.size(), kProxyV2Signature.size());
     if (std::memcmp(data.data(), kProxyV2Signature.data(), prefix) != 0)
-        return fail("not a PROXY protocol header (bad v2 signature)");
-    if (data.size() <= 12) return need_more();
+        return proxy_parse::fail("not a PROXY protocol header (bad v2 signature)");
+    if (data.size() <= 12) return proxy_parse::need_more();
 
     const uint8_t ver_cmd = data[12];
-    if ((ver_cmd >> 4) != 2) return fail("PROXY v2: unsupported version");
+    if ((ver_cmd >> 4) != 2) return proxy_parse::fail("PROXY v2: unsupported version");
     const uint8_t command = ver_cmd & 0x0f;
     if (command != kV2CommandLocal && command != kV2CommandProxy)
-        return fail("PROXY v2: unknown command");
-    if (data.size() <= 13) return need_more();
+        return proxy_parse::fail("PROXY v2: unknown command");
+    if (data.size() <= 13) return proxy_parse::need_more();
 
     // LOCAL ignores the family byte altogether (spec 2.2); PROXY needs a known one.
     const uint8_t fam = data[13];
     const uint8_t family = fam >> 4;
     const uint8_t transport = fam & 0x0f;
     if (command == kV2CommandProxy && (family > 3 || transport > 2))
-        return fail("PROXY v2: unknown address family or transport");
-    if (data.size() < kProxyV2FixedLength) return need_more();
+        return proxy_parse::fail("PROXY v2: unknown address family or transport");
+    if (data.size() < kProxyV2FixedLength) return proxy_parse::need_more();
 
     const size_t length = be16(&data[14]);
     const size_t total = kProxyV2FixedLength + length;
-    if (total > max_length) return fail("PROXY v2: header longer than the configured limit");
+    if (total > max_length)
+        return proxy_parse::fail("PROXY v2: header longer than the configured limit");
 
     ProxyHeader h;
     h.version = 2;
@@ -213,12 +226,13 @@ ProxyParseResult parse_v2(std::span<const uint8_t> data, size_t max_length) {
         // TCP over IPv4/IPv6 is what a reflector can use; UDP and AF_UNIX fall back to UNSPEC.
         h.kind = (transport == 1 && family != 3) ? ProxyHeader::kProxied : ProxyHeader::kUnknown;
     }
-    if (length < address_block) return fail("PROXY v2: length shorter than the address block");
-    if (data.size() < total) return need_more();
+    if (length < address_block)
+        return proxy_parse::fail("PROXY v2: length shorter than the address block");
+    if (data.size() < total) return proxy_parse::need_more();
 
     if (address_block != 0 &&
         !tlvs_well_formed(data.data() + kProxyV2FixedLength + address_block, data.data() + total))
-        return fail("PROXY v2: malformed TLV");
+        return proxy_parse::fail("PROXY v2: malformed TLV");
 
     if (h.kind == ProxyHeader::kProxied) {
         const uint8_t* a = data.data() + kProxyV2FixedLength;
@@ -229,7 +243,7 @@ ProxyParseResult parse_v2(std::span<const uint8_t> data, size_t max_length) {
         h.source_port = be16(a + 2 * n);
         h.destination_port = be16(a + 2 * n + 2);
     }
-    return done(total, h);
+    return proxy_parse::done(total, h);
 }
 
 size_t clamp_v2_max(size_t v2_max_length) {
@@ -239,10 +253,10 @@ size_t clamp_v2_max(size_t v2_max_length) {
 }  // namespace
 
 ProxyParseResult parse_proxy_header(std::span<const uint8_t> data, size_t v2_max_length) {
-    if (data.empty()) return need_more();
+    if (data.empty()) return proxy_parse::need_more();
     if (data[0] == kProxyV2Signature[0]) return parse_v2(data, clamp_v2_max(v2_max_length));
     if (data[0] == static_cast<uint8_t>(kV1Prefix[0])) return parse_v1(data);
-    return fail("not a PROXY protocol header");
+    return proxy_parse::fail("not a PROXY protocol header");
 }
 
 const ProxyParseResult& ProxyHeaderReader::feed(std::span<const uint8_t> chunk) {

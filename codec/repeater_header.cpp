@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "codec/ascii.h"
+
 namespace rfb {
 namespace {
 
@@ -17,10 +19,6 @@ bool is_host_char(char c) {
     return is_id_char(c);
 }
 
-bool is_digit(char c) {
-    return c >= '0' && c <= '9';
-}
-
 bool starts_with_id_prefix(std::string_view text) {
     return text.size() >= 3 && (text[0] == 'I' || text[0] == 'i') &&
            (text[1] == 'D' || text[1] == 'd') && text[2] == ':';
@@ -31,7 +29,7 @@ bool parse_number(std::string_view digits, uint32_t& value) {
     if (digits.empty()) return false;
     value = 0;
     for (char c : digits) {
-        if (!is_digit(c)) return false;
+        if (!is_ascii_digit(c)) return false;
         value = value * 10 + static_cast<uint32_t>(c - '0');
         if (value > 65535) return false;
     }
@@ -145,8 +143,8 @@ bool parse_host_port(std::string_view text, RepeaterTarget& out, std::string& er
             error = "repeater destination host may only hold letters, digits, '_', '.' and '-'";
             return false;
         }
-        const bool numeric =
-            std::all_of(host.begin(), host.end(), [](char c) { return is_digit(c) || c == '.'; });
+        const bool numeric = std::all_of(host.begin(), host.end(),
+                                         [](char c) { return is_ascii_digit(c) || c == '.'; });
         if (numeric) {
             char buf[32];
             in_addr addr;

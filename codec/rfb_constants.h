@@ -112,6 +112,22 @@ inline constexpr uint8_t kServerFence = 248;
 inline constexpr uint8_t kXvp = 250;
 }  // namespace server_msg
 
+// ClientCutText and ServerCutText: the length is an S32 (ExtendedClipboard when negative), and an
+// ExtendedClipboard payload starts with a U32 of flags.
+namespace cut_text {
+inline constexpr size_t kMaxWireLength = 0x7FFFFFFF;
+inline constexpr size_t kExtendedFlagsSize = 4;
+}  // namespace cut_text
+
+// Fence flags (rfbproto.rst, Fence): an answer echoes the request's known flags, without kRequest.
+namespace fence_flags {
+inline constexpr uint32_t kBlockBefore = 1;
+inline constexpr uint32_t kBlockAfter = 2;
+inline constexpr uint32_t kSyncNext = 4;
+inline constexpr uint32_t kKnown = kBlockBefore | kBlockAfter | kSyncNext;
+inline constexpr uint32_t kRequest = 0x80000000u;
+}  // namespace fence_flags
+
 // Limits enforced on untrusted input from either side.
 namespace limits {
 inline constexpr uint32_t kMaxFramebufferDim = 16384;

@@ -38,6 +38,14 @@ struct RlePalette {
 
 enum class RleVariant { kZrle, kTrle };
 
+// Tile sizes: ZRLE's (and ZSTDRLE's, which is ZRLE over zstd) and TRLE's.
+inline constexpr uint32_t kZrleTileSize = 64;
+inline constexpr uint32_t kTrleTileSize = 16;
+// A 64x64 ZRLE tile is at most 1 + 4096 * (4 + 1) bytes (plain RLE of single pixels) plus a
+// palette. A decoder that keeps this much decompressed before parsing a tile almost always
+// parses it only once.
+inline constexpr size_t kZrleTileBudget = 24 * 1024;
+
 enum class TileStatus { kOk, kNeedMore, kError };
 
 struct TileResult {

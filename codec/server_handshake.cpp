@@ -72,25 +72,27 @@ std::vector<uint8_t> ServerHandshake::offered_types() const {
 
 namespace {
 
-struct SubtypeParts {
+// The server offers only the six TLS sub-types; anything else comes out with no transport, which
+// is refused.
+struct TlsSubtypeParts {
     TlsKind transport = TlsKind::kNone;
     enum Auth { kNone, kVnc, kPlain } auth = kNone;
 };
 
-SubtypeParts parts_of(uint32_t t) {
+TlsSubtypeParts tls_subtype_parts(uint32_t t) {
     switch (t) {
         case vencrypt::kTLSNone:
-            return {TlsKind::kAnonymous, SubtypeParts::kNone};
+            return {TlsKind::kAnonymous, TlsSubtypeParts::kNone};
         case vencrypt::kTLSVnc:
-            return {TlsKind::kAnonymous, SubtypeParts::kVnc};
+            return {TlsKind::kAnonymous, TlsSubtypeParts::kVnc};
         case vencrypt::kTLSPlain:
-            return {TlsKind::kAnonymous, SubtypeParts::kPlain};
+            return {TlsKind::kAnonymous, TlsSubtypeParts::kPlain};
         case vencrypt::kX509None:
-            return {TlsKind::kX509, SubtypeParts::kNone};
+            return {TlsKind::kX509, TlsSubtypeParts::kNone};
         case vencrypt::kX509Vnc:
-            return {TlsKind::kX509, SubtypeParts::kVnc};
+            return {TlsKind::kX509, TlsSubtypeParts::kVnc};
         case vencrypt::kX509Plain:
-            return {TlsKind::kX509, SubtypeParts::kPlain};
+            return {TlsKind::kX509, TlsSubtypeParts::kPlain};
         default:
             return {};
     }
@@ -106,12 +108,12 @@ HandshakeStep ServerHandshake::auth_failure(std::string log_reason, std::vector<
 // After TLS is up (or right after the choice, for sub-types without TLS): the sub-type's own
 // authentication.
 void ServerHandshake::begin_subtype_auth(std::vector<uint8_t>& out) {
-    switch (parts_of(subtype_).auth) {
-        case SubtypeParts::kVnc:
+    switch (tls_subtype_parts(subtype_).auth) {
+        case TlsSubtypeParts::kVnc:
             ByteWriter(out).bytes(config_.challenge);
             state_ = State::kAuthResponse;
             return;
-        case SubtypeParts::kPlain:
+        case TlsSubtypeParts::kPlain:
             state_ = State::kPlainLengths;
             return;
         default:
@@ -300,17 +302,18 @@ HandshakeStep ServerHandshake::feed(std::span<const uint8_t> in, std::vector<uin
                 pos += 4;
                 const auto& offered = config_.vencrypt_subtypes;
                 if (std::find(offered.begin(), offered.end(), chosen) == offered.end() ||
-                    parts_of(chosen).transport == TlsKind::kNone) {
+                    tls_subtype_parts(chosen).transport == TlsKind::kNone) {
                     ByteWriter(out).u8(0);  // "not accepted"
                     return failed("viewer chose VeNCrypt sub-type " + std::to_string(chosen) +
                                   ", which was not offered");
                 }
-                if (parts_of(chosen).auth == SubtypeParts::kPlain && !config_.plain_enabled) {
+                if (tls_subtype_parts(chosen).auth == TlsSubtypeParts::kPlain &&
+                    !config_.plain_enabled) {
                     ByteWriter(out).u8(0);
                     return failed("Plain chosen but no users are configured");
                 }
                 subtype_ = chosen;
-                tls_kind_ = parts_of(chosen).transport;
+                tls_kind_ = tls_subtype_parts(chosen).transport;
                 ByteWriter(out).u8(1);  // accepted: TLS starts after this byte
                 state_ = State::kTlsPending;
                 return HandshakeStep{HandshakeStep::kContinue, pos, {}};

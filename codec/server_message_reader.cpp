@@ -11,17 +11,16 @@ namespace rfb {
 namespace {
 
 // Sizes of the fixed parts that follow the message-type byte.
-constexpr size_t kUpdateHeader = 3;      // padding, number of rectangles
-constexpr size_t kRectHeader = 12;       // x, y, w, h, encoding
-constexpr size_t kColourMapHeader = 5;   // padding, first colour, number of colours
-constexpr size_t kColourMapEntry = 6;    // r, g, b
-constexpr size_t kCutTextHeader = 7;     // padding, length
-constexpr size_t kFenceHeader = 8;       // padding, flags, length
-constexpr size_t kCopyRectBody = 4;      // source x, y
-constexpr size_t kExtDesktopHeader = 4;  // number of screens, padding
-constexpr size_t kXCursorColours = 6;    // primary and secondary RGB
-constexpr size_t kCursorAlphaInner = 4;  // S32 encoding of the pixels
-constexpr size_t kExtendedClipboardFlags = 4;
+constexpr size_t kUpdateHeader = 3;         // padding, number of rectangles
+constexpr size_t kRectHeader = 12;          // x, y, w, h, encoding
+constexpr size_t kColourMapHeader = 5;      // padding, first colour, number of colours
+constexpr size_t kColourMapEntry = 6;       // r, g, b
+constexpr size_t kServerCutTextHeader = 7;  // padding, length
+constexpr size_t kServerFenceHeader = 8;    // padding, flags, length
+constexpr size_t kCopyRectBody = 4;         // source x, y
+constexpr size_t kExtDesktopHeader = 4;     // number of screens, padding
+constexpr size_t kXCursorColours = 6;       // primary and secondary RGB
+constexpr size_t kCursorAlphaInner = 4;     // S32 encoding of the pixels
 
 // The format handed to PixelReader. Colour-map formats leave the channel maxes meaningless
 // (servers often send 0) while PixelReader still builds widening tables from them, and a 0 max
@@ -135,7 +134,7 @@ RectDecoder* ServerMessageReader::decoder_for(int32_t enc) {
 bool ServerMessageReader::resize(uint32_t w, uint32_t h, ServerMessageSink& sink,
                                  std::string& why) {
     if (w == fb_.width() && h == fb_.height()) return true;
-    if (!fb_.resize(w, h)) {
+    if (w > limits_.max_framebuffer_dim || h > limits_.max_framebuffer_dim || !fb_.resize(w, h)) {
         why = "desktop size " + std::to_string(w) + "x" + std::to_string(h) + " out of range";
         limit_ = LimitKind::kFramebufferSize;
         return false;
@@ -190,7 +189,7 @@ bool ServerMessageReader::start_rect(std::span<const uint8_t> hdr, ServerMessage
         case encoding::kCursor:
         case encoding::kXCursor:
         case encoding::kCursorWithAlpha: {
-            if (w > limits::kMaxCursorDim || h > limits::kMaxCursorDim) {
+            if (w > limits_.max_cursor_dim || h > limits_.max_cursor_dim) {
                 why = "cursor " + std::to_string(w) + "x" + std::to_string(h) + " too large";
                 limit_ = LimitKind::kCursorSize;
                 return false;
@@ -468,12 +467,12 @@ ServerReadResult ServerMessageReader::feed(std::span<const uint8_t> data, Server
             }
 
             case State::kCutTextHeader: {
-                if (!take(data, pos, kCutTextHeader, m)) return more();
+                if (!take(data, pos, kServerCutTextHeader, m)) return more();
                 const uint32_t raw =
                     (uint32_t{m[3]} << 24) | (uint32_t{m[4]} << 16) | (uint32_t{m[5]} << 8) | m[6];
                 cut_extended_ = (raw & 0x80000000u) != 0;
                 const size_t len = cut_extended_ ? size_t{0u - raw} : size_t{raw};
-                if (cut_extended_ && len < kExtendedClipboardFlags)
+                if (cut_extended_ && len < cut_text::kExtendedFlagsSize)
                     return fail(pos, "extended clipboard payload of " + std::to_string(len) +
                                          " bytes has no flags");
                 if (len > limits_.max_cut_text) {
@@ -504,14 +503,14 @@ ServerReadResult ServerMessageReader::feed(std::span<const uint8_t> data, Server
             }
 
             case State::kFenceHeader: {
-                if (!take(data, pos, kFenceHeader, m)) return more();
+                if (!take(data, pos, kServerFenceHeader, m)) return more();
                 fence_flags_ =
                     (uint32_t{m[3]} << 24) | (uint32_t{m[4]} << 16) | (uint32_t{m[5]} << 8) | m[6];
                 body_size_ = m[7];
-                if (body_size_ > limits::kMaxFencePayload)
+                if (body_size_ > limits_.max_fence_payload)
                     return fail(pos,
                                 "ServerFence payload of " + std::to_string(body_size_) +
-                                    " bytes exceeds 64",
+                                    " bytes exceeds " + std::to_string(limits_.max_fence_payload),
                                 LimitKind::kFence);
                 state_ = State::kFencePayload;
                 break;

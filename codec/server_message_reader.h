@@ -76,6 +76,10 @@ struct ServerReaderLimits {
     // Longer ServerCutText (plain or extended) is read and thrown away, not delivered: a big
     // clipboard on the server must not cost the session its upstream.
     size_t max_cut_text = limits::kDefaultMaxCutText;
+    // Lowered only: past the protocol's (or rfbcast's memory) bounds nothing is accepted.
+    uint32_t max_framebuffer_dim = limits::kMaxFramebufferDim;  // DesktopSize, per side
+    uint32_t max_cursor_dim = limits::kMaxCursorDim;
+    size_t max_fence_payload = limits::kMaxFencePayload;
 };
 
 class ServerMessageReader {

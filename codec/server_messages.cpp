@@ -14,8 +14,6 @@ std::string_view cut(std::string_view s, size_t max) {
     return s.substr(0, std::min(s.size(), max));
 }
 
-constexpr size_t kMaxCutTextOnWire = 0x7FFFFFFF;
-
 }  // namespace
 
 void write_update_header(ByteWriter& w, uint16_t nrects) {
@@ -43,7 +41,7 @@ void write_bell(ByteWriter& w) {
 }
 
 void write_server_cut_text(ByteWriter& w, std::string_view latin1) {
-    const std::string_view s = cut(latin1, kMaxCutTextOnWire);
+    const std::string_view s = cut(latin1, cut_text::kMaxWireLength);
     w.u8(server_msg::kServerCutText);
     w.zeros(3);
     w.u32(static_cast<uint32_t>(s.size()));
@@ -51,7 +49,7 @@ void write_server_cut_text(ByteWriter& w, std::string_view latin1) {
 }
 
 void write_server_cut_text_extended(ByteWriter& w, std::span<const uint8_t> payload) {
-    const auto p = payload.first(std::min(payload.size(), kMaxCutTextOnWire));
+    const auto p = payload.first(std::min(payload.size(), cut_text::kMaxWireLength));
     w.u8(server_msg::kServerCutText);
     w.zeros(3);
     w.s32(-static_cast<int32_t>(p.size()));

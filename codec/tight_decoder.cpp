@@ -8,32 +8,24 @@
 
 #include "codec/byte_reader.h"
 #include "codec/decode_support.h"
+#include "codec/tight_wire.h"
 
 namespace rfb {
 
 namespace {
 
-constexpr uint8_t kFill = 8, kJpeg = 9;
-constexpr uint8_t kExplicitFilter = 0x40;
-constexpr uint8_t kFilterCopy = 0, kFilterPalette = 1, kFilterGradient = 2;
-constexpr size_t kMinToCompress = 12;
 // Filtered data is inflated this much at a time (at least a row): igzip moves its 32 KiB history
 // after every call, so fewer, larger calls are faster (10-15 % on full-width text than 64 KiB).
-constexpr size_t kChunkBytes = 256 * 1024;
+constexpr size_t kInflateChunkBytes = 256 * 1024;
 
-DecodeResult fail(const std::string& why) {
+DecodeResult tight_error(const std::string& why) {
     return DecodeResult::fail("tight: " + why);
-}
-
-bool is_888(const PixelFormat& pf) {
-    return pf.true_colour && pf.bits_per_pixel == 32 && pf.depth == 24 && pf.red_max == 255 &&
-           pf.green_max == 255 && pf.blue_max == 255;
 }
 
 // TPIXEL: R, G, B bytes for 888 formats, else a PIXEL of the wire format.
 struct TPixelReader {
     const PixelReader& px;
-    bool rgb = is_888(px.format());
+    bool rgb = tight::tpixels_are_rgb(px.format());
     size_t bytes = rgb ? 3 : px.bytes_per_pixel();
 
     uint32_t load(const uint8_t* p) const {
@@ -62,7 +54,7 @@ Step read_compact(ByteReader& in, uint32_t& len) {
 // Everything a Basic rectangle needs once its body is known to be complete.
 struct TightDecoder::Basic {
     int stream = 0;
-    uint8_t filter = kFilterCopy;
+    uint8_t filter = tight::kFilterCopy;
     uint32_t palette_size = 0;
     std::array<uint32_t, 256> palette{};  // canonical
     size_t row_bytes = 0;
@@ -118,7 +110,7 @@ void TightDecoder::reset() {
 }
 
 DecodeResult TightDecoder::decode(const Rect& r, std::span<const uint8_t> data, DecodeTarget& t) {
-    if (!decode::target_ok(r, t)) return fail("rectangle or pixel format invalid");
+    if (!decode::target_ok(r, t)) return tight_error("rectangle or pixel format invalid");
     const TPixelReader tpx{t.pixels};
     ByteReader in(data);
     uint8_t ctl = 0;
@@ -127,24 +119,24 @@ DecodeResult TightDecoder::decode(const Rect& r, std::span<const uint8_t> data, 
     // Measure first: the reset bits and the streams must not be touched by a partial body.
     std::span<const uint8_t> payload;
     Basic basic;
-    if (method == kFill) {
+    if (method == tight::kFill) {
         if (!in.bytes(tpx.bytes, payload)) return DecodeResult::need_more();
-    } else if (method == kJpeg) {
-        if (r.w > kMaxWidth) return fail("rectangle wider than 2048");
+    } else if (method == tight::kJpeg) {
+        if (r.w > kMaxWidth) return tight_error("rectangle wider than 2048");
         uint32_t len = 0;
         const Step s = read_compact(in, len);
         if (s != Step::kOk) return DecodeResult::need_more();
         if (!in.bytes(len, payload)) return DecodeResult::need_more();
-    } else if (method > kJpeg) {
-        return fail("bad compression type");
+    } else if (method > tight::kJpeg) {
+        return tight_error("bad compression type");
     } else {
-        if (r.w > kMaxWidth) return fail("rectangle wider than 2048");
+        if (r.w > kMaxWidth) return tight_error("rectangle wider than 2048");
         basic.stream = method & 3;
-        if (method & (kExplicitFilter >> 4)) {
+        if (method & tight::kExplicitFilter) {
             if (!in.u8(basic.filter)) return DecodeResult::need_more();
-            if (basic.filter > kFilterGradient) return fail("unknown filter");
+            if (basic.filter > tight::kFilterGradient) return tight_error("unknown filter");
         }
-        if (basic.filter == kFilterPalette) {
+        if (basic.filter == tight::kFilterPalette) {
             uint8_t n = 0;
             std::span<const uint8_t> pal;
             if (!in.u8(n) || !in.bytes((n + 1u) * tpx.bytes, pal)) return DecodeResult::need_more();
@@ -153,13 +145,13 @@ DecodeResult TightDecoder::decode(const Rect& r, std::span<const uint8_t> data, 
                 basic.palette[i] = tpx.load(pal.data() + i * tpx.bytes);
             basic.row_bytes = basic.palette_size <= 2 ? (size_t{r.w} + 7) / 8 : r.w;
         } else {
-            if (basic.filter == kFilterGradient &&
+            if (basic.filter == tight::kFilterGradient &&
                 (!t.pixels.format().true_colour || t.pixels.bytes_per_pixel() == 1))
-                return fail("gradient filter needs 16 or 32 bpp true colour");
+                return tight_error("gradient filter needs 16 or 32 bpp true colour");
             basic.row_bytes = size_t{r.w} * tpx.bytes;
         }
         const size_t data_size = basic.row_bytes * r.h;  // at most 2048 * 4 * 16384
-        basic.compressed = data_size >= kMinToCompress;
+        basic.compressed = data_size >= tight::kMinToCompress;
         size_t len = data_size;
         if (basic.compressed) {
             uint32_t compact = 0;
@@ -174,10 +166,10 @@ DecodeResult TightDecoder::decode(const Rect& r, std::span<const uint8_t> data, 
         if (ctl & (1u << i)) streams_[i].reset();
 
     DecodeResult res;
-    if (method == kFill) {
+    if (method == tight::kFill) {
         t.fb.fill(r, tpx.load(payload.data()));
         res = DecodeResult::done(0);
-    } else if (method == kJpeg) {
+    } else if (method == tight::kJpeg) {
         res = decode_jpeg(r, payload, t);
     } else {
         res = decode_basic(r, basic, t);
@@ -189,14 +181,14 @@ DecodeResult TightDecoder::decode(const Rect& r, std::span<const uint8_t> data, 
 DecodeResult TightDecoder::decode_jpeg(const Rect& r, std::span<const uint8_t> jpeg,
                                        DecodeTarget& t) {
     if (!jpeg_) jpeg_ = tjInitDecompress();
-    if (!jpeg_) return fail("cannot initialise JPEG decoder");
+    if (!jpeg_) return tight_error("cannot initialise JPEG decoder");
     auto* h = static_cast<tjhandle>(jpeg_);
     int w = 0, ht = 0, subsamp = 0, colorspace = 0;
     if (jpeg.empty() ||
         tjDecompressHeader3(h, jpeg.data(), jpeg.size(), &w, &ht, &subsamp, &colorspace) != 0)
-        return fail("bad JPEG header");
+        return tight_error("bad JPEG header");
     if (static_cast<uint32_t>(w) != r.w || static_cast<uint32_t>(ht) != r.h)
-        return fail("JPEG size differs from the rectangle");
+        return tight_error("JPEG size differs from the rectangle");
     // Canonical pixels are host-order 0x00RRGGBB words: B G R X in memory on little-endian hosts.
     const int format = std::endian::native == std::endian::little ? TJPF_BGRX : TJPF_XRGB;
     auto* dst = reinterpret_cast<unsigned char*>(t.fb.row(r.y) + r.x);
@@ -204,7 +196,7 @@ DecodeResult TightDecoder::decode_jpeg(const Rect& r, std::span<const uint8_t> j
     // Warnings (a slightly damaged but decodable JPEG) still produce pixels, as in TigerVNC.
     if (tjDecompress2(h, jpeg.data(), jpeg.size(), dst, w, pitch, ht, format, 0) != 0 &&
         tjGetErrorCode(h) != TJERR_WARNING)
-        return fail(std::string("bad JPEG data (") + tjGetErrorStr2(h) + ")");
+        return tight_error(std::string("bad JPEG data (") + tjGetErrorStr2(h) + ")");
     for (uint32_t y = 0; y < r.h; ++y)
         clear_padding(t.fb.row(r.y + y) + r.x, r.w);  // the X byte is not colour
     return DecodeResult::done(0);
@@ -215,26 +207,26 @@ DecodeResult TightDecoder::decode_basic(const Rect& r, const Basic& b, DecodeTar
     const PixelFormat& pf = t.pixels.format();
     BulkInflateStream& zs = streams_[b.stream];
     std::string error;
-    if (b.compressed && !zs.begin(b.data, error)) return fail(error);
+    if (b.compressed && !zs.begin(b.data, error)) return tight_error(error);
     auto fail_stream = [&](const std::string& why) {
         if (b.compressed) zs.abandon();
-        return fail(why);
+        return tight_error(why);
     };
     if (r.empty()) {
-        if (b.compressed && !zs.finish(error)) return fail(error);
+        if (b.compressed && !zs.finish(error)) return tight_error(error);
         return DecodeResult::done(0);
     }
 
     // Gradient prediction works on channel values: R G B bytes for TPIXELs, else each channel of
     // the wire pixel with its own maximum.
-    const bool gradient = b.filter == kFilterGradient;
+    const bool gradient = b.filter == tight::kFilterGradient;
     const uint32_t shift[3] = {tpx.rgb ? 16u : pf.red_shift, tpx.rgb ? 8u : pf.green_shift,
                                tpx.rgb ? 0u : pf.blue_shift};
     const uint32_t max[3] = {tpx.rgb ? 255u : pf.red_max, tpx.rgb ? 255u : pf.green_max,
                              tpx.rgb ? 255u : pf.blue_max};
     if (gradient) gradient_.assign(size_t{r.w} * 6, 0);  // previous row, then this row
 
-    const size_t chunk_rows = std::clamp<size_t>(kChunkBytes / b.row_bytes, 1, r.h);
+    const size_t chunk_rows = std::clamp<size_t>(kInflateChunkBytes / b.row_bytes, 1, r.h);
     // Grow only: shrinking and growing again would zero-fill the buffer per rectangle.
     if (b.compressed && rows_.size() < chunk_rows * b.row_bytes)
         rows_.resize(chunk_rows * b.row_bytes);
@@ -242,10 +234,11 @@ DecodeResult TightDecoder::decode_basic(const Rect& r, const Basic& b, DecodeTar
         const uint32_t n = static_cast<uint32_t>(std::min<size_t>(chunk_rows, r.h - y0));
         const uint8_t* src = b.data.data() + size_t{y0} * b.row_bytes;
         if (b.compressed) {
-            if (!zs.read_exact(std::span(rows_.data(), n * b.row_bytes), error)) return fail(error);
+            if (!zs.read_exact(std::span(rows_.data(), n * b.row_bytes), error))
+                return tight_error(error);
             src = rows_.data();
         }
-        if (b.filter == kFilterCopy) {
+        if (b.filter == tight::kFilterCopy) {
             uint32_t* out = t.fb.row(r.y + y0) + r.x;
             if (tpx.rgb)
                 rgb24_rows_to_canonical(src, b.row_bytes, r.w, n, out, t.fb.width());
@@ -255,7 +248,7 @@ DecodeResult TightDecoder::decode_basic(const Rect& r, const Basic& b, DecodeTar
         }
         for (uint32_t i = 0; i < n; ++i, src += b.row_bytes) {
             uint32_t* out = t.fb.row(r.y + y0 + i) + r.x;
-            if (b.filter == kFilterPalette) {
+            if (b.filter == tight::kFilterPalette) {
                 if (!palette_row(src, r.w, b.palette, b.palette_size, out))
                     return fail_stream("palette index out of range");
             } else {
@@ -283,7 +276,7 @@ DecodeResult TightDecoder::decode_basic(const Rect& r, const Basic& b, DecodeTar
             }
         }
     }
-    if (b.compressed && !zs.finish(error)) return fail(error);
+    if (b.compressed && !zs.finish(error)) return tight_error(error);
     return DecodeResult::done(0);
 }
 

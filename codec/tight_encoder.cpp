@@ -7,14 +7,12 @@
 #include <limits>
 #include <utility>
 
+#include "codec/tight_wire.h"
+
 namespace rfb {
 
 namespace {
 
-// Compression methods (the high nibble of the compression-control byte).
-constexpr uint8_t kFill = 0x8, kJpeg = 0x9;
-constexpr uint8_t kExplicitFilter = 0x4;
-constexpr uint8_t kFilterPalette = 1, kFilterGradient = 2;
 // Stream per kind of data, as TigerVNC and libvncserver assign them. Every compressed payload
 // resets its stream, so the choice only matters to viewers that keep per-stream statistics.
 constexpr int kStreamRaw = 0, kStreamMono = 1, kStreamIndexed = 2, kStreamGradient = 3;
@@ -28,11 +26,6 @@ constexpr TightJpegSettings kJpegLevels[10] = {
 
 constexpr TightZlibLevels kZlibLevels[10] = {{0, 0, 0}, {1, 1, 1}, {3, 3, 2}, {5, 5, 2}, {6, 7, 3},
                                              {7, 8, 4}, {7, 8, 5}, {8, 9, 6}, {9, 9, 7}, {9, 9, 9}};
-
-bool is_888(const PixelFormat& pf) {
-    return pf.true_colour && pf.bits_per_pixel == 32 && pf.depth == 24 && pf.red_max == 255 &&
-           pf.green_max == 255 && pf.blue_max == 255;
-}
 
 void put_compact(size_t len, std::vector<uint8_t>& out) {
     out.push_back(static_cast<uint8_t>((len & 0x7f) | (len > 0x7f ? 0x80 : 0)));
@@ -84,7 +77,7 @@ struct TightEncoder::TPixel {
     uint32_t max[3] = {0, 0, 0};
 
     explicit TPixel(const PixelFormat& pf)
-        : rgb(is_888(pf)),
+        : rgb(tight::tpixels_are_rgb(pf)),
           size(rgb ? 3 : pf.bytes_per_pixel()),
           shift{pf.red_shift, pf.green_shift, pf.blue_shift},
           max{pf.red_max, pf.green_max, pf.blue_max} {}
@@ -256,10 +249,10 @@ bool TightEncoder::encode_mono(const Rect& r, const TPixel& tp, int level,
             if (src[x] != bg) row[x / 8] |= static_cast<uint8_t>(0x80u >> (x % 8));
         src += r.w;
     }
-    head_.assign({kFilterPalette, 1});
+    head_.assign({tight::kFilterPalette, 1});
     put_tpixel(tp, palette_.colour(0), head_);
     put_tpixel(tp, palette_.colour(1), head_);
-    return write_basic(kExplicitFilter, kStreamMono, head_, level, out);
+    return write_basic(tight::kExplicitFilter, kStreamMono, head_, level, out);
 }
 
 bool TightEncoder::encode_indexed(const TPixel& tp, int level, std::vector<uint8_t>& out) {
@@ -274,10 +267,10 @@ bool TightEncoder::encode_indexed(const TPixel& tp, int level, std::vector<uint8
         }
         data_[i] = idx;
     }
-    head_.assign({kFilterPalette, static_cast<uint8_t>(palette_.size() - 1)});
+    head_.assign({tight::kFilterPalette, static_cast<uint8_t>(palette_.size() - 1)});
     for (size_t i = 0; i < palette_.size(); ++i)
         put_tpixel(tp, palette_.colour(i), head_);
-    return write_basic(kExplicitFilter, kStreamIndexed, head_, level, out);
+    return write_basic(tight::kExplicitFilter, kStreamIndexed, head_, level, out);
 }
 
 bool TightEncoder::encode_copy(const TPixel& tp, int level, std::vector<uint8_t>& out) {
@@ -351,7 +344,7 @@ bool TightEncoder::encode_jpeg(const Framebuffer& fb, const Rect& r, const Tight
                         payload_))
         return false;
     if (payload_.size() > kMaxCompactLength) return false;
-    out.push_back(kJpeg << 4);
+    out.push_back(tight::kJpeg << 4);
     put_compact(payload_.size(), out);
     out.insert(out.end(), payload_.begin(), payload_.end());
     return true;
@@ -367,7 +360,7 @@ bool TightEncoder::encode(const Framebuffer& fb, const Rect& r, const PixelWrite
     px_ = &px;
     const size_t start = out.size();
     if (r.empty()) {  // nothing to draw; a Fill is the body every viewer parses most simply
-        out.push_back(kFill << 4);
+        out.push_back(tight::kFill << 4);
         put_tpixel(tp, 0, out);
         return true;
     }
@@ -387,7 +380,7 @@ bool TightEncoder::encode(const Framebuffer& fb, const Rect& r, const PixelWrite
 
     bool ok;
     if (few && palette_.size() == 1) {
-        out.push_back(kFill << 4);
+        out.push_back(tight::kFill << 4);
         put_tpixel(tp, palette_.colour(0), out);
         ok = true;
     } else if (few && palette_.size() == 2) {
@@ -397,8 +390,8 @@ bool TightEncoder::encode(const Framebuffer& fb, const Rect& r, const PixelWrite
     } else if (jpeg) {
         ok = encode_jpeg(fb, r, js, out);
     } else if (options_.gradient && pf.true_colour && bpp >= 2 && gradient_data(r, tp)) {
-        const uint8_t head[1] = {kFilterGradient};
-        ok = write_basic(kExplicitFilter, kStreamGradient, head, levels.raw, out);
+        const uint8_t head[1] = {tight::kFilterGradient};
+        ok = write_basic(tight::kExplicitFilter, kStreamGradient, head, levels.raw, out);
     } else {
         ok = encode_copy(tp, levels.raw, out);
     }

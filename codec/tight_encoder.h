@@ -9,6 +9,7 @@
 #include "codec/encoder.h"
 #include "codec/jpeg_compressor.h"
 #include "codec/rfb_constants.h"
+#include "codec/tight_wire.h"
 
 struct z_stream_s;
 
@@ -60,7 +61,7 @@ class TightEncoder : public RectEncoder {
 
     static constexpr uint32_t kMaxWidth = 2048;
     static constexpr size_t kMaxPixels = 65536;
-    static constexpr size_t kMinToCompress = 12;  // rfbproto.rst: smaller data is sent raw
+    static constexpr size_t kMinToCompress = tight::kMinToCompress;  // smaller data is sent raw
     static constexpr size_t kMaxCompactLength = (size_t{1} << 22) - 1;
     // With JPEG on, content with more colours than this is sent as JPEG (TigerVNC's limits: 24
     // at compression levels 0 and 1, else 96); without JPEG the palette takes up to 256.

@@ -8,10 +8,6 @@
 
 namespace rfb {
 
-namespace {
-constexpr uint32_t kTile = 16;
-}
-
 void TrleDecoder::reset() {
     active_ = false;
     rect_ = Rect{};
@@ -35,13 +31,13 @@ DecodeResult TrleDecoder::decode(const Rect& r, std::span<const uint8_t> data, D
     ByteReader in(data);
     size_t committed = 0;
     while (rows_done_ < r.h) {
-        const uint32_t th = std::min(kTile, r.h - rows_done_);
+        const uint32_t th = std::min(kTrleTileSize, r.h - rows_done_);
         scratch_.resize(size_t{r.w} * th);
         RlePalette palette = palette_;
         TileResult res;
-        for (uint32_t tx = 0; tx < r.w && res.status == TileStatus::kOk; tx += kTile) {
-            res = read_rle_tile(in, std::min(kTile, r.w - tx), th, cpx, RleVariant::kTrle, palette,
-                                scratch_.data() + tx, r.w);
+        for (uint32_t tx = 0; tx < r.w && res.status == TileStatus::kOk; tx += kTrleTileSize) {
+            res = read_rle_tile(in, std::min(kTrleTileSize, r.w - tx), th, cpx, RleVariant::kTrle,
+                                palette, scratch_.data() + tx, r.w);
         }
         if (res.status == TileStatus::kNeedMore) break;
         if (res.status == TileStatus::kError) {

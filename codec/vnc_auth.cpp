@@ -4,6 +4,8 @@
 
 #include <cstring>
 
+#include "codec/secure_wipe.h"
+
 namespace rfb {
 
 namespace {
@@ -15,14 +17,6 @@ uint8_t reverse_bits(uint8_t b) {
         b = static_cast<uint8_t>(b >> 1);
     }
     return r;
-}
-
-// Key material must not linger on the stack; a volatile pointer keeps the compiler from
-// dropping the stores as dead.
-void wipe(void* p, size_t n) {
-    volatile uint8_t* v = static_cast<volatile uint8_t*>(p);
-    for (size_t i = 0; i < n; ++i)
-        v[i] = 0;
 }
 
 }  // namespace
@@ -41,8 +35,8 @@ std::array<uint8_t, 16> vnc_auth_response(std::span<const uint8_t, 16> challenge
     (void)des_set_key(&ctx, key);
     std::array<uint8_t, 16> out{};
     des_encrypt(&ctx, out.size(), out.data(), challenge.data());
-    wipe(&ctx, sizeof ctx);
-    wipe(key, sizeof key);
+    secure_wipe(&ctx, sizeof ctx);
+    secure_wipe(key, sizeof key);
     return out;
 }
 
@@ -52,7 +46,7 @@ bool vnc_auth_check(std::span<const uint8_t, 16> challenge, std::span<const uint
     uint8_t diff = 0;
     for (size_t i = 0; i < expected.size(); ++i)
         diff |= expected[i] ^ response[i];
-    wipe(expected.data(), expected.size());
+    secure_wipe(expected.data(), expected.size());
     return diff == 0;
 }
 

@@ -13,10 +13,6 @@ constexpr uint8_t kOpClose = 0x8;
 constexpr uint8_t kOpPing = 0x9;
 constexpr uint8_t kOpPong = 0xA;
 
-bool is_control(uint8_t op) {
-    return (op & 0x8) != 0;
-}
-
 }  // namespace
 
 bool WebSocketFrameReader::fail(uint16_t code, const char* why) {
@@ -44,7 +40,7 @@ bool WebSocketFrameReader::check_header_byte() {
             default:
                 return fail(kWsCloseProtocolError, "unknown opcode");
         }
-        if (is_control(opcode_)) {
+        if (ws_is_control_opcode(opcode_)) {
             if (!fin) return fail(kWsCloseProtocolError, "fragmented control frame");
             return true;
         }
@@ -62,7 +58,7 @@ bool WebSocketFrameReader::check_header_byte() {
     const size_t ext = len7 == 126 ? 2 : len7 == 127 ? 8 : 0;
     if (header_len_ == 2) {
         if ((b1 & 0x80) == 0) return fail(kWsCloseProtocolError, "unmasked client frame");
-        if (is_control(opcode_)) {
+        if (ws_is_control_opcode(opcode_)) {
             if (len7 > kWsMaxControlPayload)
                 return fail(kWsCloseProtocolError, "control frame longer than 125 bytes");
             if (opcode_ == kOpClose && len7 == 1)
@@ -147,7 +143,7 @@ WsEvent WebSocketFrameReader::feed(std::span<const uint8_t> in, std::vector<uint
         if (n > 0) {
             const uint8_t* src = in.data() + pos;
             std::span<uint8_t> dst;
-            if (is_control(opcode_)) {
+            if (ws_is_control_opcode(opcode_)) {
                 dst = std::span<uint8_t>(control_.data() + payload_done_, n);
                 std::memcpy(dst.data(), src, n);
             } else {

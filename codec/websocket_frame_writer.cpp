@@ -19,10 +19,6 @@ bool known_opcode(WsOpcode op) {
     return false;
 }
 
-bool is_control(WsOpcode op) {
-    return (static_cast<uint8_t>(op) & 0x8) != 0;
-}
-
 }  // namespace
 
 bool ws_close_code_valid(uint16_t code) {
@@ -92,7 +88,9 @@ void ws_apply_mask(std::span<uint8_t> data, std::array<uint8_t, 4> key, uint64_t
 size_t write_ws_frame_header(std::span<uint8_t, kWsMaxServerHeaderSize> out, WsOpcode opcode,
                              uint64_t payload_len, bool fin) {
     if (!known_opcode(opcode)) return 0;
-    if (is_control(opcode) && (payload_len > kWsMaxControlPayload || !fin)) return 0;
+    if (ws_is_control_opcode(static_cast<uint8_t>(opcode)) &&
+        (payload_len > kWsMaxControlPayload || !fin))
+        return 0;
     if (payload_len >> 63) return 0;
     out[0] = static_cast<uint8_t>((fin ? 0x80 : 0x00) | static_cast<uint8_t>(opcode));
     if (payload_len <= 125) {

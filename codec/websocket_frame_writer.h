@@ -24,6 +24,11 @@ enum class WsOpcode : uint8_t {
     kPong = 0xA,
 };
 
+// Opcodes 0x8 to 0xF are control frames (RFC 6455 section 5.5), defined or not.
+inline bool ws_is_control_opcode(uint8_t opcode) {
+    return (opcode & 0x8) != 0;
+}
+
 inline constexpr size_t kWsMaxServerHeaderSize = 10;  // 2 + 8-byte length
 inline constexpr size_t kWsMaxClientHeaderSize = 14;  // ... + 4-byte mask key
 inline constexpr size_t kWsMaxControlPayload = 125;

@@ -8,7 +8,7 @@ namespace rfb {
 namespace {
 // Rows are converted and deflated in pieces of about this size (at least one row), so memory
 // stays small whatever the rectangle.
-constexpr size_t kChunkBytes = 32 * 1024;
+constexpr size_t kDeflateChunkBytes = 32 * 1024;
 }  // namespace
 
 bool ZlibEncoder::encode(const Framebuffer& fb, const Rect& r, const PixelWriter& px,
@@ -23,7 +23,7 @@ bool ZlibEncoder::encode(const Framebuffer& fb, const Rect& r, const PixelWriter
     if (!r.empty()) {
         // fits_in() bounds w by the framebuffer (at most 16384), so this cannot overflow.
         const size_t row_bytes = size_t{r.w} * bpp;
-        const size_t chunk_rows = std::clamp<size_t>(kChunkBytes / row_bytes, 1, r.h);
+        const size_t chunk_rows = std::clamp<size_t>(kDeflateChunkBytes / row_bytes, 1, r.h);
         rows_.resize(chunk_rows * row_bytes);
         for (uint32_t y = 0; y < r.h && ok;) {
             const uint32_t n = static_cast<uint32_t>(std::min<size_t>(chunk_rows, r.h - y));

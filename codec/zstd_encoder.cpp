@@ -7,7 +7,7 @@ namespace rfb {
 
 namespace {
 // Rows are converted and compressed in pieces of about this size (at least one row).
-constexpr size_t kChunkBytes = 64 * 1024;
+constexpr size_t kZstdChunkBytes = 64 * 1024;
 }  // namespace
 
 bool ZstdEncoder::encode(const Framebuffer& fb, const Rect& r, const PixelWriter& px,
@@ -20,7 +20,7 @@ bool ZstdEncoder::encode(const Framebuffer& fb, const Rect& r, const PixelWriter
     const size_t start = out.size();
     bool ok = true;
     if (!r.empty()) {
-        const size_t chunk_rows = std::clamp<size_t>(kChunkBytes / row_bytes, 1, r.h);
+        const size_t chunk_rows = std::clamp<size_t>(kZstdChunkBytes / row_bytes, 1, r.h);
         rows_.resize(chunk_rows * row_bytes);
         for (uint32_t y = 0; y < r.h && ok;) {
             const uint32_t n = static_cast<uint32_t>(std::min<size_t>(chunk_rows, r.h - y));

@@ -9,10 +9,6 @@
 namespace rfb {
 
 namespace {
-constexpr uint32_t kTile = 64;
-// A 64x64 tile is at most 1 + 4096 * (4 + 1) bytes (plain RLE of single pixels) plus a palette.
-// Keeping this much decompressed before parsing a tile means it is almost always parsed once.
-constexpr size_t kTileBudget = 24 * 1024;
 constexpr size_t kChunk = 32 * 1024;
 }  // namespace
 
@@ -56,13 +52,13 @@ DecodeResult ZstdrleDecoder::decode(const Rect& r, std::span<const uint8_t> data
     const CPixelReader cpx(t.pixels);
     RlePalette palette;  // ZRLE tiles never reuse palettes; the reader needs somewhere to put them
     const size_t stride = t.fb.width();
-    for (uint32_t ty = 0; ty < r.h; ty += kTile) {
-        const uint32_t th = std::min(kTile, r.h - ty);
-        for (uint32_t tx = 0; tx < r.w; tx += kTile) {
-            const uint32_t tw = std::min(kTile, r.w - tx);
+    for (uint32_t ty = 0; ty < r.h; ty += kZrleTileSize) {
+        const uint32_t th = std::min(kZrleTileSize, r.h - ty);
+        for (uint32_t tx = 0; tx < r.w; tx += kZrleTileSize) {
+            const uint32_t tw = std::min(kZrleTileSize, r.w - tx);
             uint32_t* out = t.fb.row(r.y + ty) + r.x + tx;
             for (;;) {
-                if (buf_.size() - head_ < kTileBudget && !drained_ && !top_up(error))
+                if (buf_.size() - head_ < kZrleTileBudget && !drained_ && !top_up(error))
                     return fail(error);
                 ByteReader tile(std::span(buf_.data() + head_, buf_.size() - head_));
                 const TileResult res =

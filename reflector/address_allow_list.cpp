@@ -7,12 +7,13 @@
 #include <cstddef>
 #include <cstring>
 
+#include "reflector/printable_text.h"
 #include "reflector/socket_address.h"
 
 namespace rfbcast {
 namespace {
 
-constexpr size_t kMaxNameLength = 253;
+constexpr size_t kMaxHostNameLength = 253;
 
 bool is_digit(char c) {
     return c >= '0' && c <= '9';
@@ -25,14 +26,6 @@ char lower(char c) {
 bool is_name_char(char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) || c == '.' ||
            c == '-' || c == '_';
-}
-
-// Entries come from configuration files; a stray control byte must not garble the message.
-std::string printable(std::string_view text) {
-    std::string out(text);
-    for (char& c : out)
-        if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f) c = '?';
-    return out;
 }
 
 bool parse_number(std::string_view digits, uint32_t max, uint32_t& value) {
@@ -158,7 +151,7 @@ bool AddressAllowList::parse_entry(std::string_view entry, Entry& out, std::stri
             problem = "host name may only hold letters, digits, '.', '-' and '_'";
             return false;
         }
-        if (addr.size() > kMaxNameLength) {
+        if (addr.size() > kMaxHostNameLength) {
             problem = "host name is longer than 253 characters";
             return false;
         }
@@ -228,7 +221,7 @@ bool AddressAllowList::add(std::string_view entry, std::string& error) {
     Entry e;
     std::string problem;
     if (!parse_entry(entry, e, problem)) {
-        error = "'" + printable(entry) + "': " + problem;
+        error = "'" + printable_ascii(entry) + "': " + problem;
         return false;
     }
     entries_.push_back(std::move(e));

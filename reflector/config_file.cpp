@@ -21,7 +21,7 @@ namespace rfbcast {
 namespace {
 
 constexpr size_t kMaxFileBytes = 1 << 20;
-constexpr size_t kMaxNameLength = 64;
+constexpr size_t kMaxSessionNameLength = 64;
 // The repeater handshake carries "ID:" and the ID in a 250-byte, NUL-padded field.
 constexpr size_t kMaxRepeaterIdLength = 64;
 
@@ -48,10 +48,11 @@ constexpr const char* kSessionKeys[] = {"name",
                                         "allow",
                                         "deny"};
 constexpr const char* kLimitKeys[] = {
-    "view_only_default", "max_viewers",     "max_fps",          "min_quality",
-    "max_quality",       "viewer_max_kbps", "session_max_kbps", "keep_upstream_without_viewers",
-    "idle_timeout",      "input_policy",    "clipboard",        "input_idle_timeout",
-    "require_tls",       "security_types"};
+    "view_only_default", "max_viewers",     "max_fps",           "min_quality",
+    "max_quality",       "viewer_max_kbps", "session_max_kbps",  "keep_upstream_without_viewers",
+    "idle_timeout",      "input_policy",    "clipboard",         "input_idle_timeout",
+    "require_tls",       "security_types",  "handshake_timeout", "max_cut_text",
+    "max_framebuffer",   "max_cursor",      "max_fence_payload"};
 
 bool check_address_entry(const std::string& entry, std::string& error) {
     AddressAllowList list;
@@ -99,8 +100,9 @@ bool valid_name(std::string_view s, size_t max_length) {
     return !s.empty() && s.size() <= max_length && std::all_of(s.begin(), s.end(), valid_name_char);
 }
 
-// Keys and values are echoed in messages: keep control bytes off the terminal.
-std::string printable(std::string_view s) {
+// Keys and values are echoed in messages: keep control bytes off the terminal. Bytes from 0x80
+// up stay (values may be UTF-8).
+std::string without_control_bytes(std::string_view s) {
     std::string out(s);
     for (char& c : out)
         if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
@@ -223,7 +225,7 @@ class Loader {
     std::vector<toml::source_position> name_at_, repeater_id_at_, listen_at_, reverse_at_;
 
     void add(const toml::source_position& at, std::string_view key, const std::string& what) {
-        problems_.push_back({at.line, at.column, printable(key) + ": " + what});
+        problems_.push_back({at.line, at.column, without_control_bytes(key) + ": " + what});
     }
     std::string origin(const toml::source_position& at) const {
         return source_ + ":" + std::to_string(at.line) + ":" + std::to_string(at.column);
@@ -377,6 +379,20 @@ bool Loader::read_limit(std::string_view key, const toml::node& v, SessionLimitO
         if (auto n = integer_value(v, key, 0, 7 * 86400)) o.idle_timeout_s = static_cast<int>(*n);
     } else if (key == "require_tls") {
         o.require_tls = bool_value(v, key);
+    } else if (key == "handshake_timeout") {
+        if (auto n = integer_value(v, key, 1, 3600)) o.handshake_timeout_s = static_cast<int>(*n);
+    } else if (key == "max_cut_text") {
+        if (auto n = integer_value(v, key, kMinCutTextLimit, kMaxCutTextLimit))
+            o.max_cut_text = static_cast<size_t>(*n);
+    } else if (key == "max_framebuffer") {
+        if (auto n = integer_value(v, key, 16, rfb::limits::kMaxFramebufferDim))
+            o.max_framebuffer = static_cast<uint32_t>(*n);
+    } else if (key == "max_cursor") {
+        if (auto n = integer_value(v, key, 1, rfb::limits::kMaxCursorDim))
+            o.max_cursor = static_cast<uint32_t>(*n);
+    } else if (key == "max_fence_payload") {
+        if (auto n = integer_value(v, key, 0, rfb::limits::kMaxFencePayload))
+            o.max_fence_payload = static_cast<size_t>(*n);
     } else if (key == "security_types") {
         const auto* list = v.as_array();
         if (!list) {
@@ -607,12 +623,12 @@ void Loader::read_session(const toml::table& t) {
             name_seen = true;
             name_at = v.source().begin;
             if (auto n = string_value(v, key)) {
-                if (valid_name(*n, kMaxNameLength))
+                if (valid_name(*n, kMaxSessionNameLength))
                     s.name = *n;
                 else
                     add(name_at, key,
-                        "\"" + *n + "\" is not a name: 1 to " + std::to_string(kMaxNameLength) +
-                            " of A-Z a-z 0-9 _ . -");
+                        "\"" + *n + "\" is not a name: 1 to " +
+                            std::to_string(kMaxSessionNameLength) + " of A-Z a-z 0-9 _ . -");
             }
         } else if (key == "upstream" && v.value<std::string>() == std::string("demo")) {
             s.upstream = "demo";
@@ -839,7 +855,7 @@ ConfigResult Loader::load(std::string_view text) {
             what = "syntax error while " + what.substr(prefix.size());
         else
             what = "syntax error: " + what;
-        result.errors.push_back(origin(at) + ": " + printable(what));
+        result.errors.push_back(origin(at) + ": " + without_control_bytes(what));
         return result;
     }
     read_global(root);
@@ -853,7 +869,7 @@ ConfigResult Loader::load(std::string_view text) {
     });
     for (const Problem& p : problems_)
         result.errors.push_back(source_ + ":" + std::to_string(p.line) + ":" +
-                                std::to_string(p.column) + ": " + printable(p.text));
+                                std::to_string(p.column) + ": " + without_control_bytes(p.text));
     if (result.errors.empty()) result.config = std::move(config_);
     return result;
 }
@@ -864,11 +880,11 @@ void append_value(std::string& out, const char* key, const std::string& value) {
     out += '=';
     const bool quote = value.empty() || value.find_first_of(" \t\"\\") != std::string::npos;
     if (!quote) {
-        out += printable(value);
+        out += without_control_bytes(value);
         return;
     }
     out += '"';
-    for (char c : printable(value)) {
+    for (char c : without_control_bytes(value)) {
         if (c == '"' || c == '\\') out += '\\';
         out += c;
     }
@@ -892,6 +908,17 @@ void append_limits(std::string& out, const SessionLimits& l) {
     if (l.require_tls) append_value(out, "require_tls", "true");
     if (l.security_types != kAllSecurityTypes)
         append_value(out, "security_types", format_security_types(l.security_types));
+    // The peer limits only when changed: few configurations touch them.
+    const SessionLimits d;
+    if (l.handshake_timeout_s != d.handshake_timeout_s)
+        append_value(out, "handshake_timeout", std::to_string(l.handshake_timeout_s));
+    if (l.max_cut_text != d.max_cut_text)
+        append_value(out, "max_cut_text", std::to_string(l.max_cut_text));
+    if (l.max_framebuffer != d.max_framebuffer)
+        append_value(out, "max_framebuffer", std::to_string(l.max_framebuffer));
+    if (l.max_cursor != d.max_cursor) append_value(out, "max_cursor", std::to_string(l.max_cursor));
+    if (l.max_fence_payload != d.max_fence_payload)
+        append_value(out, "max_fence_payload", std::to_string(l.max_fence_payload));
 }
 
 }  // namespace
@@ -938,6 +965,11 @@ SessionLimits apply_overrides(SessionLimits l, const SessionLimitOverrides& o) {
     l.security_types = o.security_types.value_or(l.security_types);
     l.input_policy = o.input_policy.value_or(l.input_policy);
     l.clipboard = o.clipboard.value_or(l.clipboard);
+    l.handshake_timeout_s = o.handshake_timeout_s.value_or(l.handshake_timeout_s);
+    l.max_cut_text = o.max_cut_text.value_or(l.max_cut_text);
+    l.max_framebuffer = o.max_framebuffer.value_or(l.max_framebuffer);
+    l.max_cursor = o.max_cursor.value_or(l.max_cursor);
+    l.max_fence_payload = o.max_fence_payload.value_or(l.max_fence_payload);
     return l;
 }
 
@@ -1033,7 +1065,7 @@ std::string describe(const Config& config) {
     append_limits(out, g.defaults);
     out += '\n';
     for (const SessionConfig& s : config.sessions) {
-        out += "session " + printable(s.name) + ":";
+        out += "session " + without_control_bytes(s.name) + ":";
         if (!s.upstream.empty()) append_value(out, "upstream", s.upstream);
         if (!s.repeater_id.empty()) append_value(out, "repeater_id", s.repeater_id);
         append_value(out, "listen", s.listen.empty() ? "shared" : s.listen);

@@ -5,6 +5,7 @@
 #include <string_view>
 #include <vector>
 
+#include "codec/rfb_constants.h"
 #include "reflector/log.h"
 #include "reflector/security_types.h"
 
@@ -88,6 +89,12 @@
 //                                      # this many seconds without input (0: only by leaving)
 //   input_policy = "shared"            # first, last-wins, shared
 //   clipboard = "both"                 # both, to-viewers, to-server, off
+//   # what peers may send (issue 7); the bounds are the protocol's, so these only lower them:
+//   handshake_timeout = 10             # seconds from accept to authenticated, 1..3600
+//   max_cut_text = 262144              # clipboard bytes either way, 1024..16777216
+//   max_framebuffer = 16384            # upstream desktop side in pixels, 16..16384
+//   max_cursor = 256                   # upstream cursor side in pixels, 1..256
+//   max_fence_payload = 64             # Fence payload from either side, 0..64
 //
 // A session needs upstream or repeater_id (or both: it dials its upstream and viewers also find
 // it by ID; the issue's minimal config is written that way). The *_file paths are only checked
@@ -103,6 +110,11 @@ const char* to_string(InputPolicy p);
 const char* to_string(ClipboardPolicy p);
 
 // The per-session settings the top level gives defaults for.
+// max_cut_text's range: at least a paragraph; at most 16 MiB, because a viewer's input buffer
+// is sized to hold one whole ClientCutText.
+inline constexpr size_t kMinCutTextLimit = 1024;
+inline constexpr size_t kMaxCutTextLimit = 16 * 1024 * 1024;
+
 struct SessionLimits {
     bool view_only_default = false;
     size_t max_viewers = 1000;
@@ -123,6 +135,13 @@ struct SessionLimits {
     // The security types its viewers may be offered (security_types.h bits); the top-level
     // value also rules the shared port when several sessions share it.
     uint32_t security_types = kAllSecurityTypes;
+    // What a peer may send (issue 7); each can be lowered, none raised past the protocol's own
+    // bound. The handshake timeout runs from accept to the end of authentication.
+    int handshake_timeout_s = 10;
+    size_t max_cut_text = rfb::limits::kDefaultMaxCutText;       // clipboard text, bytes
+    uint32_t max_framebuffer = rfb::limits::kMaxFramebufferDim;  // pixels per side
+    uint32_t max_cursor = rfb::limits::kMaxCursorDim;            // pixels per side
+    size_t max_fence_payload = rfb::limits::kMaxFencePayload;    // bytes
 };
 
 // The limits one table wrote itself; the rest are inherited. Kept apart from the resolved
@@ -141,6 +160,11 @@ struct SessionLimitOverrides {
     std::optional<ClipboardPolicy> clipboard;
     std::optional<bool> require_tls;
     std::optional<uint32_t> security_types;
+    std::optional<int> handshake_timeout_s;
+    std::optional<size_t> max_cut_text;
+    std::optional<uint32_t> max_framebuffer;
+    std::optional<uint32_t> max_cursor;
+    std::optional<size_t> max_fence_payload;
 };
 
 SessionLimits apply_overrides(SessionLimits base, const SessionLimitOverrides& overrides);

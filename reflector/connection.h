@@ -2,6 +2,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -110,6 +111,9 @@ class Connection final : public IoHandler {
     // buffer stays within limits().rx_cap.
     size_t rx_buffer_size() const { return rx_.size() + plain_.size(); }
     const Limits& limits() const { return limits_; }
+    // The owner's own cap on one buffered message (a viewer's session sizes it for its
+    // cut-text limit); never below what is buffered already.
+    void set_rx_cap(size_t cap) { limits_.rx_cap = std::max({cap, rx_.size(), plain_.size()}); }
 
     // The owner closes: no callback follows, the connection finishes its teardown by itself and
     // the owner must forget the pointer.

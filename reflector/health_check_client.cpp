@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "reflector/printable_text.h"
 #include "reflector/socket_address.h"
 
 namespace rfbcast {
@@ -142,14 +143,8 @@ bool valid_path(const std::string& path) {
     });
 }
 
-// The peer's bytes go to a terminal: only printable ASCII.
-std::string printable(std::string_view s) {
-    std::string out(s.substr(0, 200));
-    for (char& c : out) {
-        if (c < 0x20 || c > 0x7e) c = '?';
-    }
-    return out;
-}
+// The peer's bytes go to a terminal: this much of them, as printable ASCII.
+constexpr size_t kMaxEchoedBytes = 200;
 
 }  // namespace
 
@@ -175,7 +170,8 @@ int run_health_check(const std::string& host_port, const std::string& path, int 
     uint16_t port = 0;
     if (!split_host_port(host_port, host, port, error)) return report(error);
     if (!valid_path(path))
-        return report("bad path '" + printable(path) + "' (want /..., no spaces)");
+        return report("bad path '" + printable_ascii(path, kMaxEchoedBytes) +
+                      "' (want /..., no spaces)");
     // A wildcard listen address is not somewhere to connect to: ask this host's loopback.
     if (host.empty() || host == "0.0.0.0" || host == "*") host = "127.0.0.1";
     if (host == "::") host = "::1";
@@ -212,7 +208,7 @@ int run_health_check(const std::string& host_port, const std::string& path, int 
     if (*status != 200) {
         const auto line_end = head.find("\r\n");
         return report(authority + path + ": " +
-                      printable(std::string_view(head).substr(0, line_end)));
+                      printable_ascii(std::string_view(head).substr(0, line_end), kMaxEchoedBytes));
     }
     return 0;
 }

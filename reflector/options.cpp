@@ -1,5 +1,6 @@
 #include "reflector/options.h"
 
+#include "reflector/config_file.h"
 #include "reflector/secret_file_mode.h"
 #include "reflector/security_types.h"
 
@@ -190,6 +191,31 @@ std::optional<int> parse_options(int argc, char** argv, Options& o) {
     app.add_option("--max-total-viewers", o.max_total_viewers, "Viewers of all sessions together")
         ->envname("RFBCAST_MAX_TOTAL_VIEWERS")
         ->check(CLI::Range(1, 1000000))
+        ->capture_default_str();
+    app.add_option("--handshake-timeout", o.handshake_timeout_s,
+                   "Seconds a connection has from accept to finish authenticating")
+        ->envname("RFBCAST_HANDSHAKE_TIMEOUT")
+        ->check(CLI::Range(1, 3600))
+        ->capture_default_str();
+    app.add_option("--max-cut-text", o.max_cut_text,
+                   "Largest clipboard text in bytes a viewer or the upstream may send")
+        ->envname("RFBCAST_MAX_CUT_TEXT")
+        ->check(CLI::Range(kMinCutTextLimit, kMaxCutTextLimit))
+        ->capture_default_str();
+    app.add_option("--max-framebuffer", o.max_framebuffer,
+                   "Largest upstream desktop side in pixels (at most 16384)")
+        ->envname("RFBCAST_MAX_FRAMEBUFFER")
+        ->check(CLI::Range(16, 16384))
+        ->capture_default_str();
+    app.add_option("--max-cursor", o.max_cursor,
+                   "Largest upstream cursor side in pixels (at most 256)")
+        ->envname("RFBCAST_MAX_CURSOR")
+        ->check(CLI::Range(1, 256))
+        ->capture_default_str();
+    app.add_option("--max-fence-payload", o.max_fence_payload,
+                   "Largest Fence payload in bytes either side may send (at most 64)")
+        ->envname("RFBCAST_MAX_FENCE_PAYLOAD")
+        ->check(CLI::Range(0, 64))
         ->capture_default_str();
     app.add_option("--hash-password", o.hash_password_user,
                    "Read a password from standard input and print the --users-file line for "

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "codec/rfb_constants.h"
 #include "reflector/log.h"
 
 namespace rfbcast {
@@ -59,6 +60,12 @@ struct Options {
     std::vector<std::string> security_types;                // empty: all that fit
     std::vector<std::string> allow, deny, trusted_proxies;  // client CIDRs
     size_t max_preauth = 2048, max_preauth_per_address = 256, max_total_viewers = 10000;
+    // What a peer may send (issue 7): SessionLimits' defaults.
+    int handshake_timeout_s = 10;
+    size_t max_cut_text = rfb::limits::kDefaultMaxCutText;
+    uint32_t max_framebuffer = rfb::limits::kMaxFramebufferDim;
+    uint32_t max_cursor = rfb::limits::kMaxCursorDim;
+    size_t max_fence_payload = rfb::limits::kMaxFencePayload;
     std::string hash_password_user;  // --hash-password NAME: print a users-file line, exit
     std::string desktop_name = "rfbcast";
     bool demo = false;

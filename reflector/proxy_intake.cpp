@@ -17,9 +17,12 @@ ProxyIntake::~ProxyIntake() {
 }
 
 void ProxyIntake::start() {
-    deadline_ = loop_.add_timer(kDeadline, [this] {
+    const Clock::duration left = conn_->created_at() + deadline_after_accept_ - loop_.now();
+    deadline_ = loop_.add_timer(std::max(left, Clock::duration::zero()), [this] {
         deadline_ = 0;
-        fail("no PROXY protocol header within 10 s");
+        const auto s =
+            std::chrono::duration_cast<std::chrono::seconds>(deadline_after_accept_).count();
+        fail("no PROXY protocol header within " + std::to_string(s) + " s");
     });
     conn_->start();
 }

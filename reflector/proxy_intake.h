@@ -7,13 +7,12 @@
 namespace rfbcast {
 
 // A connection from a trusted proxy (HAProxy, a cloud load balancer): reads its PROXY protocol
-// header (v1 or v2) within kDeadline, makes the client it names the connection's peer, and hands
-// the connection on. A malformed or missing header closes the connection: from a trusted proxy,
-// a connection without one is a misconfiguration, and guessing would put the proxy's own address
-// into allow-lists and lockouts.
+// header (v1 or v2) within the handshake timeout, makes the client it names the connection's peer,
+// and hands the connection on. A malformed or missing header closes the connection: from a trusted
+// proxy, a connection without one is a misconfiguration, and guessing would put the proxy's own
+// address into allow-lists and lockouts.
 class ProxyIntake final : public ConnectionOwner {
   public:
-    static constexpr Clock::duration kDeadline = std::chrono::seconds(10);
     using Next = std::function<void(Connection*)>;
     using Finished = std::function<void(ProxyIntake*)>;
 
@@ -22,6 +21,8 @@ class ProxyIntake final : public ConnectionOwner {
     ProxyIntake(const ProxyIntake&) = delete;
     ProxyIntake& operator=(const ProxyIntake&) = delete;
 
+    // Before start(): the handshake timeout (10 s unless set); the header is part of it.
+    void set_deadline(Clock::duration d) { deadline_after_accept_ = d; }
     void start();
     void on_data(Connection& c) override;
     void on_closed(Connection& c, const std::string& reason) override;
@@ -34,6 +35,7 @@ class ProxyIntake final : public ConnectionOwner {
     Next next_;
     Finished finished_;
     EventLoop::TimerId deadline_ = 0;
+    Clock::duration deadline_after_accept_ = std::chrono::seconds(10);
     bool done_ = false;
 };
 

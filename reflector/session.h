@@ -15,6 +15,7 @@
 #include "reflector/config_file.h"
 #include "reflector/event_loop.h"
 #include "reflector/input_arbiter.h"
+#include "reflector/peer_limits.h"
 #include "reflector/shared_update_table.h"
 #include "reflector/tile_encode_service.h"
 #include "reflector/upstream_link.h"
@@ -73,6 +74,8 @@ struct SessionOptions {
     // Viewers that allowed JPEG get lossless during motion when their link carries it; false:
     // their own JPEG quality at best (less bandwidth and encoder time on fast networks).
     bool lossless_when_fast = true;
+    // What its viewers and its upstream may send, and how long a viewer may take to log in.
+    PeerLimits peer_limits;
 };
 
 // Viewers' measured delivery rates at one moment, for the stats line (and issue 9's metrics):

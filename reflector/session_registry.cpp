@@ -151,6 +151,11 @@ bool SessionRegistry::build_session_options(const RegistrySettings& settings,
     o.input_policy = l.input_policy;
     o.clipboard = l.clipboard;
     o.input_idle_timeout = std::chrono::seconds(l.input_idle_timeout_s);
+    o.peer_limits.handshake_timeout = std::chrono::seconds(l.handshake_timeout_s);
+    o.peer_limits.max_cut_text = l.max_cut_text;
+    o.peer_limits.max_framebuffer = l.max_framebuffer;
+    o.peer_limits.max_cursor = l.max_cursor;
+    o.peer_limits.max_fence_payload = l.max_fence_payload;
     const bool stricter_tls =
         l.require_tls && o.security && !o.security->require_tls && o.security->offers_tls();
     if (stricter_tls || (o.security && o.security->allowed != l.security_types)) {
@@ -609,6 +614,7 @@ void SessionRegistry::start_gate(Connection* conn, ViewerGate::Mode mode, std::s
         mode == ViewerGate::Mode::kPassword ? credentials_ : std::vector<rfb::Credential>{},
         std::move(refusal), random_challenge(), settings_.session_template.security);
     ViewerGate* g = gate.get();
+    g->set_deadline(std::chrono::seconds(global_.defaults.handshake_timeout_s));
     g->hold_preauth(std::move(ticket));
     gates_.push_back(std::move(gate));
     g->start();
@@ -641,6 +647,7 @@ void SessionRegistry::accept_viewer(const std::string& session, int fd, const st
             [this](ProxyIntake* p) { forget_later(intakes_, p); });
         ProxyIntake* p = intake.get();
         intakes_.push_back(std::move(intake));
+        p->set_deadline(std::chrono::seconds(global_.defaults.handshake_timeout_s));
         p->start();
         return;
     }

@@ -46,6 +46,11 @@ void apply_flags(const Options& opt, Config& c) {
     if (opt.was_given("--max-quality")) d.max_quality = opt.max_quality;
     if (opt.was_given("--viewer-max-kbps")) d.viewer_max_kbps = opt.viewer_max_kbps;
     if (opt.was_given("--session-max-kbps")) d.session_max_kbps = opt.session_max_kbps;
+    if (opt.was_given("--handshake-timeout")) d.handshake_timeout_s = opt.handshake_timeout_s;
+    if (opt.was_given("--max-cut-text")) d.max_cut_text = opt.max_cut_text;
+    if (opt.was_given("--max-framebuffer")) d.max_framebuffer = opt.max_framebuffer;
+    if (opt.was_given("--max-cursor")) d.max_cursor = opt.max_cursor;
+    if (opt.was_given("--max-fence-payload")) d.max_fence_payload = opt.max_fence_payload;
     if (opt.was_given("--security-types")) {
         uint32_t mask = 0;
         std::string error;  // each name was checked by the option itself

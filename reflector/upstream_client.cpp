@@ -44,11 +44,6 @@ constexpr int32_t kPseudoEncodings[] = {rfb::encoding::kDesktopSize,
                                         rfb::encoding::kContinuousUpdates,
                                         rfb::encoding::kQemuExtendedKeyEvent};
 
-// Fence flags we honour; everything arrives and is handled in order, so BlockBefore/BlockAfter
-// hold by construction and SyncNext needs nothing more.
-constexpr uint32_t kFenceBlockBefore = 1, kFenceBlockAfter = 2, kFenceSyncNext = 4;
-constexpr uint32_t kFenceRequest = 0x80000000u;
-
 }  // namespace
 
 Connection::Limits upstream_connection_limits() {
@@ -210,6 +205,7 @@ void UpstreamClient::begin_handshake(Connection&) {
     cfg.allow_plain_without_tls = options_.allow_plain_without_tls;
     cfg.avoid_vencrypt = avoid_vencrypt_;
     cfg.random = fill_random;
+    cfg.max_framebuffer_dim = session_.options().peer_limits.max_framebuffer;
     handshake_ = std::make_unique<rfb::ClientHandshake>(std::move(cfg));
 }
 
@@ -319,6 +315,7 @@ void UpstreamClient::after_server_init() {
         timer_ = 0;
     }
     reader_ = std::make_unique<rfb::ServerMessageReader>(fb, info.format);
+    reader_->set_limits(session_.options().peer_limits.upstream_reader());
     // Ask for canonical pixels: decoders then write straight into the framebuffer.
     send_message(rfb::SetPixelFormatMsg{rfb::PixelFormat::canonical()});
     reader_->set_wire_format(rfb::PixelFormat::canonical());
@@ -510,9 +507,11 @@ void UpstreamClient::on_resize(uint32_t w, uint32_t h) {
     if (continuous_) send_message(rfb::EnableContinuousUpdatesMsg{true, rfb::Rect{0, 0, w, h}});
 }
 void UpstreamClient::on_fence(uint32_t flags, std::span<const uint8_t> payload) {
-    if (!(flags & kFenceRequest)) return;  // an answer to a fence we never send
+    if (!(flags & rfb::fence_flags::kRequest)) return;  // an answer to a fence we never send
     rfb::ClientFenceMsg reply;
-    reply.flags = flags & (kFenceBlockBefore | kFenceBlockAfter | kFenceSyncNext);
+    // Every flag is honoured: everything arrives and is handled in order, so BlockBefore and
+    // BlockAfter hold by construction and SyncNext needs nothing more.
+    reply.flags = flags & rfb::fence_flags::kKnown;
     reply.payload.assign(payload.begin(), payload.end());
     send_message(reply);
 }

@@ -63,7 +63,7 @@ bool decode_base64(std::string_view text, std::vector<uint8_t>& out) {
     return base64(out) == text;
 }
 
-bool valid_name(std::string_view name) {
+bool valid_user_name(std::string_view name) {
     if (name.empty() || name.size() > kUserMaxNameLength) return false;
     return std::none_of(name.begin(), name.end(), [](char ch) {
         const auto c = static_cast<unsigned char>(ch);
@@ -110,7 +110,7 @@ bool parse_line(std::string_view line, UserRecord& out, std::string& problem) {
                   std::to_string(f.size()) + " fields)";
         return false;
     }
-    if (!valid_name(f[0])) {
+    if (!valid_user_name(f[0])) {
         problem = "bad user name (1-255 bytes, no ':', spaces or control characters)";
         return false;
     }
@@ -263,8 +263,8 @@ bool load_user_file(const std::string& path, UserTable& table, std::vector<std::
 
 std::string make_user_line(std::string_view name, std::string_view password, unsigned iterations,
                            std::span<const uint8_t> salt, UserAccess access) {
-    if (!valid_name(name) || iterations < kUserMinIterations || iterations > kUserMaxIterations ||
-        salt.size() < kMinSalt || salt.size() > kMaxSalt)
+    if (!valid_user_name(name) || iterations < kUserMinIterations ||
+        iterations > kUserMaxIterations || salt.size() < kMinSalt || salt.size() > kMaxSalt)
         return {};
     const std::vector<uint8_t> hash = derive(password, iterations, salt, kUserHashLength);
     std::string line(name);

@@ -18,12 +18,7 @@ namespace rfbcast {
 
 namespace {
 
-constexpr auto kHandshakeDeadline = std::chrono::seconds(10);
 constexpr size_t kMaxRectsPerUpdate = 65534;
-// Fence flags (rfbproto.rst, ServerFence): the three ordering flags rfbcast honours (it handles
-// messages strictly in order anyway), and the request bit.
-constexpr uint32_t kFenceKnownFlags = 0x7;
-constexpr uint32_t kFenceRequest = 0x80000000u;
 // Payloads of rfbcast's own fences: the first one, which tells the viewer fences are supported,
 // and the one after each continuous update, whose answer acknowledges it.
 constexpr uint8_t kFenceHello = 'h';
@@ -72,7 +67,9 @@ rfb::EncodeTuning tuning_for(int32_t encoding, const rfb::EncodeTuning& asked) {
 Connection::Limits viewer_connection_limits() {
     Connection::Limits limits;
     limits.rx_chunk = 16 * 1024;
-    limits.rx_cap = 512 * 1024;  // above the 256 KiB cut-text limit plus slack
+    // Until it belongs to a session: what a handshake needs, with room; the session then
+    // sizes it for its cut-text limit (PeerLimits::viewer_rx_cap).
+    limits.rx_cap = 512 * 1024;
     return limits;
 }
 
@@ -94,8 +91,10 @@ ViewerConnection::ViewerConnection(Session& session, Connection* conn, uint64_t 
       id_(id),
       peer_(conn->peer()),
       handshake_(viewer_handshake_config(session.options(), challenge)),
+      parser_(session.options().peer_limits.viewer_parser()),
       format_(rfb::PixelFormat::canonical()) {
     conn_->set_owner(this);
+    conn_->set_rx_cap(session.options().peer_limits.viewer_rx_cap());
     pacer_.set_options(session.options().pacing);
 }
 
@@ -106,8 +105,10 @@ ViewerConnection::ViewerConnection(Session& session, Connection* conn, uint64_t 
       id_(id),
       peer_(conn->peer()),
       handshake_(std::move(finished)),
+      parser_(session.options().peer_limits.viewer_parser()),
       format_(rfb::PixelFormat::canonical()) {
     conn_->set_owner(this);
+    conn_->set_rx_cap(session.options().peer_limits.viewer_rx_cap());
     pacer_.set_options(session.options().pacing);
 }
 
@@ -144,15 +145,18 @@ void ViewerConnection::start() {
     conn_->send_copy(out);
     conn_->start();
     // Counted from the connection, not from us: a repeater viewer has already spent part of
-    // its 10 s naming its ID.
-    const Clock::duration left = conn_->created_at() + kHandshakeDeadline - session_.loop().now();
-    wait_timer_ = session_.loop().add_timer(std::max(left, Clock::duration::zero()), [this] {
-        wait_timer_ = 0;
-        if (state_ != State::kHandshake) return;
-        session_.process_metrics().limit(metrics::Limit::kHandshakeDeadline);
-        session_.process_metrics().refused(metrics::RefuseReason::kHandshakeTimeout);
-        close("handshake not finished within 10 s");
-    });
+    // its time naming its ID.
+    const Clock::duration deadline = session_.options().peer_limits.handshake_timeout;
+    const Clock::duration left = conn_->created_at() + deadline - session_.loop().now();
+    wait_timer_ =
+        session_.loop().add_timer(std::max(left, Clock::duration::zero()), [this, deadline] {
+            wait_timer_ = 0;
+            if (state_ != State::kHandshake) return;
+            session_.process_metrics().limit(metrics::Limit::kHandshakeDeadline);
+            session_.process_metrics().refused(metrics::RefuseReason::kHandshakeTimeout);
+            const auto s = std::chrono::duration_cast<std::chrono::seconds>(deadline).count();
+            close("handshake not finished within " + std::to_string(s) + " s");
+        });
 }
 
 void ViewerConnection::close(const std::string& reason) {
@@ -370,7 +374,7 @@ void ViewerConnection::set_encodings(const std::vector<int32_t>& encodings) {
     }
     if (supports_fence_ && !fence_announced_) {
         const uint8_t hello[] = {kFenceHello};
-        rfb::write_server_fence(w, kFenceRequest, hello);
+        rfb::write_server_fence(w, rfb::fence_flags::kRequest, hello);
         fence_announced_ = true;
     }
     if (!out.empty()) conn_->send_copy(out);
@@ -448,12 +452,12 @@ void ViewerConnection::handle(const rfb::ClientMessage& m) {
 }
 
 void ViewerConnection::handle_fence(const rfb::ClientFenceMsg& f) {
-    if (f.flags & kFenceRequest) {
+    if (f.flags & rfb::fence_flags::kRequest) {
         // Messages are handled strictly in order, so every ordering flag is already honoured:
         // answer at once with the flags understood and the same payload.
         std::vector<uint8_t> out;
         rfb::ByteWriter w(out);
-        rfb::write_server_fence(w, f.flags & kFenceKnownFlags, f.payload);
+        rfb::write_server_fence(w, f.flags & rfb::fence_flags::kKnown, f.payload);
         conn_->send_copy(out);
         return;
     }
@@ -899,7 +903,8 @@ void ViewerConnection::finish_update(const SharedUpdate::Outcome& o) {
         std::vector<uint8_t> out;
         rfb::ByteWriter w(out);
         const uint8_t payload[] = {kFenceUpdate};
-        rfb::write_server_fence(w, kFenceRequest | 0x1 /* BlockBefore */, payload);
+        rfb::write_server_fence(w, rfb::fence_flags::kRequest | rfb::fence_flags::kBlockBefore,
+                                payload);
         conn_->send_copy(out);
     }
     ladder_.observe(building_.level, o.message->size(), o.sent.size());

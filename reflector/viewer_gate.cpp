@@ -34,10 +34,12 @@ ViewerGate::~ViewerGate() {
 }
 
 void ViewerGate::start() {
-    const Clock::duration left = conn_->created_at() + kDeadline - loop_.now();
+    const Clock::duration left = conn_->created_at() + deadline_after_accept_ - loop_.now();
     deadline_ = loop_.add_timer(std::max(left, Clock::duration::zero()), [this] {
         deadline_ = 0;
-        if (!finished_) finish("no complete handshake within 10 s");
+        const auto s =
+            std::chrono::duration_cast<std::chrono::seconds>(deadline_after_accept_).count();
+        if (!finished_) finish("no complete handshake within " + std::to_string(s) + " s");
     });
     if (mode_ == Mode::kRepeater) {
         conn_->send_copy(std::span<const uint8_t>(

@@ -41,11 +41,10 @@ class ViewerRouter {
 //   viewer answers with picks the session.
 // - kRefuse: the handshake runs only to tell the viewer why it is refused (an RFB failure
 //   reason is what viewers show their users), then the connection closes.
-// Every mode has a deadline (kDeadline from accept) so a silent peer cannot hold a slot.
+// Every mode has a deadline (from accept; 10 s unless set) so a silent peer cannot hold a slot.
 class ViewerGate final : public ConnectionOwner {
   public:
     enum class Mode { kRepeater, kPassword, kRefuse };
-    static constexpr Clock::duration kDeadline = std::chrono::seconds(10);
 
     // kPassword: `credentials` carry routes; kRefuse: `refusal` is the reason.
     // `security` (may be null) must outlive the gate.
@@ -57,6 +56,8 @@ class ViewerGate final : public ConnectionOwner {
     ViewerGate(const ViewerGate&) = delete;
     ViewerGate& operator=(const ViewerGate&) = delete;
 
+    // Before start(): the handshake_timeout of the configuration's defaults.
+    void set_deadline(Clock::duration d) { deadline_after_accept_ = d; }
     void start();
     Mode mode() const { return mode_; }
     void hold_preauth(PreauthLimit::Ticket ticket) { preauth_ = std::move(ticket); }
@@ -79,6 +80,7 @@ class ViewerGate final : public ConnectionOwner {
     std::unique_ptr<rfb::ServerHandshake> handshake_;
     std::shared_ptr<const ViewerSecurity> security_;
     EventLoop::TimerId deadline_ = 0;
+    Clock::duration deadline_after_accept_ = std::chrono::seconds(10);
     bool finished_ = false;
     bool failing_ = false;  // a wrong password's answer is waiting for its delay
     PreauthLimit::Ticket preauth_;

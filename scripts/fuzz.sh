@@ -29,7 +29,7 @@ fi
 all_targets=(raw_decoder copyrect_decoder rre_decoder corre_decoder hextile_decoder zlib_decoder
   zrle_decoder trle_decoder tight_decoder server_message_reader client_message_parser
   server_handshake client_handshake ard_auth zstd_decoder zstdrle_decoder repeater_header
-  proxy_protocol http_request websocket_frame_reader)
+  proxy_protocol http_request websocket_frame_reader extended_clipboard)
 read -r -a targets <<<"${FUZZ_TARGETS:-${all_targets[*]}}"
 
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DRFBCAST_FUZZ=ON -DRFBCAST_TESTS=ON \

@@ -273,6 +273,16 @@ TEST(ClientHandshake, ServerInitChecks) {
     EXPECT_EQ(try_init(server_init(800, 0)).status, HandshakeStep::kFailed);
     EXPECT_EQ(try_init(server_init(16385, 10)).status, HandshakeStep::kFailed);
     EXPECT_EQ(try_init(server_init(16384, 16384)).status, HandshakeStep::kDone);
+    // A lowered cap (--max-framebuffer): exactly at it passes, one past it fails.
+    auto try_capped = [](const Bytes& init) {
+        ClientHandshakeConfig c;
+        c.max_framebuffer_dim = 1920;
+        ClientHandshake hs(c);
+        return run(hs, cat({text("RFB 003.008\n"), {1, 1}, u32(0), init})).step;
+    };
+    EXPECT_EQ(try_capped(server_init(1920, 1920)).status, HandshakeStep::kDone);
+    EXPECT_EQ(try_capped(server_init(1921, 1080)).status, HandshakeStep::kFailed);
+    EXPECT_EQ(try_capped(server_init(1080, 1921)).status, HandshakeStep::kFailed);
     EXPECT_EQ(try_init(server_init(800, 600, std::string(4096, 'n'))).status, HandshakeStep::kDone);
     EXPECT_EQ(try_init(server_init(800, 600, std::string(4097, 'n'))).status,
               HandshakeStep::kFailed);

@@ -190,6 +190,24 @@ TEST(ClientMessageParser, OversizeCutTextFailsAsSoonAsTheLengthIsKnown) {
     EXPECT_EQ(parse(Bytes{6, 0, 0, 0, 0xff, 0xff, 0xff, 0xfc}).status, ClientParse::kNeedMore);
 }
 
+// A lowered fence cap (issue 7): at the cap it parses, one byte past it is a kFence error, and
+// the buffer a reader needs shrinks or grows with the cut-text cap.
+TEST(ClientMessageParser, LoweredFenceCapAndTheBufferItNeeds) {
+    ClientParserLimits l;
+    l.max_fence_payload = 4;
+    const ClientParse at = parse(Bytes{248, 0, 0, 0, 0, 0, 0, 0, 4, 9, 8, 7, 6}, l);
+    ASSERT_EQ(at.status, ClientParse::kMessage) << at.error;
+    EXPECT_EQ(at.consumed, 13u);
+    const ClientParse over = parse(Bytes{248, 0, 0, 0, 0, 0, 0, 0, 5}, l);
+    EXPECT_EQ(over.status, ClientParse::kError);
+    EXPECT_EQ(over.limit, LimitKind::kFence);
+    EXPECT_NE(over.error.find("exceeds 4"), std::string::npos) << over.error;
+
+    ClientParserLimits big;
+    big.max_cut_text = 4 * 1024 * 1024;
+    EXPECT_EQ(ClientMessageParser(big).max_message_size(), 8u + 4 * 1024 * 1024);
+}
+
 // The reflector counts which cap fired (issue 9) from `limit`.
 TEST(ClientMessageParser, ErrorsNameTheCapThatFired) {
     ClientParserLimits l;

@@ -613,6 +613,53 @@ TEST(ServerMessageReader, ErrorsNameTheCapThatFired) {
     }
 }
 
+// The configured caps (issue 7: each limit configurable) replace the protocol's bounds: a
+// message that was legal becomes an error with the same LimitKind, one byte past the new cap.
+TEST(ServerMessageReader, LoweredLimitsAreEnforcedAtTheirValue) {
+    auto one_rect = [](Rect r, int32_t enc) {
+        W s;
+        write_update_header(s.w, 1);
+        write_rect_header(s.w, r, enc);
+        return s.b;
+    };
+    ServerReaderLimits lowered;
+    lowered.max_framebuffer_dim = 100;
+    lowered.max_cursor_dim = 32;
+    lowered.max_fence_payload = 8;
+    struct Case {
+        Bytes at_cap, over_cap;
+        LimitKind limit;
+    };
+    const Case cases[] = {
+        {one_rect(Rect{0, 0, 100, 90}, encoding::kDesktopSize),
+         one_rect(Rect{0, 0, 101, 90}, encoding::kDesktopSize), LimitKind::kFramebufferSize},
+        {one_rect(Rect{0, 0, 90, 100}, encoding::kDesktopSize),
+         one_rect(Rect{0, 0, 90, 101}, encoding::kDesktopSize), LimitKind::kFramebufferSize},
+        {{}, one_rect(Rect{0, 0, 33, 1}, encoding::kCursor), LimitKind::kCursorSize},
+        {{}, one_rect(Rect{0, 0, 1, 33}, encoding::kCursorWithAlpha), LimitKind::kCursorSize},
+        {Bytes{248, 0, 0, 0, 0, 0, 0, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8},
+         Bytes{248, 0, 0, 0, 0, 0, 0, 0, 9}, LimitKind::kFence},
+    };
+    for (const Case& c : cases) {
+        Recorder rec;
+        if (!c.at_cap.empty()) {
+            Fixture f;
+            f.reader.set_limits(lowered);
+            const ServerReadResult ok = f.reader.feed(c.at_cap, rec);
+            EXPECT_EQ(ok.status, ServerReadResult::kOk) << ok.error;
+            EXPECT_EQ(ok.consumed, c.at_cap.size());
+        }
+        Fixture f;
+        f.reader.set_limits(lowered);
+        const ServerReadResult r = f.reader.feed(c.over_cap, rec);
+        ASSERT_EQ(r.status, ServerReadResult::kError);
+        EXPECT_EQ(r.limit, c.limit) << r.error;
+        // The same bytes under the default limits are fine.
+        Fixture d;
+        EXPECT_NE(d.reader.feed(c.over_cap, rec).status, ServerReadResult::kError);
+    }
+}
+
 TEST(ServerMessageReader, ErrorsAreStickyUntilReset) {
     Fixture f;
     Recorder rec;

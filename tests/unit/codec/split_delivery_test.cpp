@@ -515,8 +515,9 @@ constexpr Parser kParsers[] = {
     {"zstdrle_decoder", run_decoder<rfb::encoding::kZSTDRLE>},
 };
 
-// Corpus directories of targets that are not incremental parsers.
-constexpr const char* kNotParsers[] = {"ard_auth"};
+// Corpus directories of targets that are not incremental parsers (each takes one whole
+// message).
+constexpr const char* kNotParsers[] = {"ard_auth", "extended_clipboard"};
 
 const fs::path kCorpus = RFBCAST_FUZZ_CORPUS_DIR;
 

@@ -385,6 +385,53 @@ TEST(ConfigFile, OperationsKeys) {
               std::string::npos);
 }
 
+// Issue 7's peer limits are limit keys: written at the top level they are every session's
+// default, a session may lower or raise its own within the protocol's bounds, and values past
+// those bounds are errors with their line.
+TEST(ConfigFile, PeerLimitKeys) {
+    const ConfigResult r = load(
+        "handshake_timeout = 4\nmax_cut_text = 65536\nmax_framebuffer = 4096\n"
+        "max_cursor = 64\nmax_fence_payload = 16\n"
+        "[[session]]\nname = \"a\"\nupstream = \"127.0.0.1:5901\"\n"
+        "[[session]]\nname = \"b\"\nupstream = \"127.0.0.1:5902\"\nmax_cut_text = 2048\n"
+        "handshake_timeout = 30\n");
+    ASSERT_TRUE(r.errors.empty()) << r.errors[0];
+    const SessionLimits& a = r.config.sessions[0].limits;
+    EXPECT_EQ(a.handshake_timeout_s, 4);
+    EXPECT_EQ(a.max_cut_text, 65536u);
+    EXPECT_EQ(a.max_framebuffer, 4096u);
+    EXPECT_EQ(a.max_cursor, 64u);
+    EXPECT_EQ(a.max_fence_payload, 16u);
+    const SessionLimits& b = r.config.sessions[1].limits;
+    EXPECT_EQ(b.handshake_timeout_s, 30);
+    EXPECT_EQ(b.max_cut_text, 2048u);
+    EXPECT_EQ(b.max_cursor, 64u);  // inherited
+    const std::string text = describe(r.config);
+    EXPECT_NE(text.find("max_cut_text=2048"), std::string::npos) << text;
+    EXPECT_NE(text.find("handshake_timeout=4"), std::string::npos) << text;
+
+    const ConfigResult defaults = load("[[session]]\nname = \"a\"\nupstream = \"h:1\"\n");
+    ASSERT_TRUE(defaults.errors.empty());
+    const SessionLimits& d = defaults.config.sessions[0].limits;
+    EXPECT_EQ(d.handshake_timeout_s, 10);
+    EXPECT_EQ(d.max_cut_text, 256u * 1024);
+    EXPECT_EQ(d.max_framebuffer, 16384u);
+    EXPECT_EQ(d.max_cursor, 256u);
+    EXPECT_EQ(d.max_fence_payload, 64u);
+
+    const std::string s = "[[session]]\nname = \"a\"\nupstream = \"h:1\"\n";
+    EXPECT_EQ(only_error("max_framebuffer = 16385\n" + s),
+              "cfg.toml:1:19: max_framebuffer: 16385 is out of range 16..16384");
+    EXPECT_EQ(only_error("max_cursor = 257\n" + s),
+              "cfg.toml:1:14: max_cursor: 257 is out of range 1..256");
+    EXPECT_EQ(only_error("max_fence_payload = 65\n" + s),
+              "cfg.toml:1:21: max_fence_payload: 65 is out of range 0..64");
+    EXPECT_EQ(only_error("handshake_timeout = 0\n" + s),
+              "cfg.toml:1:21: handshake_timeout: 0 is out of range 1..3600");
+    EXPECT_EQ(only_error(s + "max_cut_text = 100\n"),
+              "cfg.toml:4:16: max_cut_text: 100 is out of range 1024..16777216");
+}
+
 TEST(ConfigFile, AnUpstreamWithoutAHostOrEmptyIsAnError) {
     EXPECT_EQ(only_error("[[session]]\nname = \"a\"\nupstream = \":5901\"\n"),
               "cfg.toml:3:12: upstream: no host in ':5901'");

@@ -929,5 +929,49 @@ TEST_F(SessionRegistryTest, DrainClosesViewersAfterTheirUpdateAndRefusesNewOnes)
     EXPECT_EQ(metric("rfbcast_viewers{session=\"lab\"}"), 0);
 }
 
+// Issue 7's limits are configurable: a session's handshake_timeout closes a silent viewer at
+// that time, not at the default 10 s, and its max_cut_text refuses clipboard text one byte
+// over it while text at the cap reaches the session.
+TEST_F(SessionRegistryTest, ConfiguredHandshakeTimeoutAndCutTextLimitApply) {
+    config_.global.defaults.handshake_timeout_s = 1;
+    config_.global.defaults.max_cut_text = 1024;
+    add_session("lab");
+    start();
+    auto cut_text = [](size_t n) {
+        Bytes b{6, 0, 0, 0, 0, 0, uint8_t(n >> 8), uint8_t(n)};
+        b.resize(b.size() + n, 'x');
+        return b;
+    };
+    bool silent_open_at_half = false, silent_closed = false, at_cap_open = false,
+         over_cap_closed = false;
+    double silent_closed_after = 0;
+    run_client([&] {
+        Client silent;
+        if (!silent.connect(shared_port_) || silent.read_text(12) != "RFB 003.008\n") return;
+        const auto t0 = std::chrono::steady_clock::now();
+        silent_open_at_half = !silent.closed_within(500);
+        silent_closed = silent.closed_within(3000);
+        silent_closed_after =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+        Client at_cap, over_cap;
+        if (at_cap.connect(shared_port_) && at_cap.handshake_none() == "lab") {
+            at_cap.send(cut_text(1024));
+            at_cap_open = !at_cap.closed_within(300);
+        }
+        if (over_cap.connect(shared_port_) && over_cap.handshake_none() == "lab") {
+            over_cap.send(cut_text(1025));
+            over_cap_closed = over_cap.closed_within(3000);
+        }
+    });
+    EXPECT_TRUE(silent_open_at_half);
+    EXPECT_TRUE(silent_closed);
+    EXPECT_LT(silent_closed_after, 3.0);  // 1 s, not the default 10
+    EXPECT_TRUE(at_cap_open);
+    EXPECT_TRUE(over_cap_closed);
+    EXPECT_EQ(metric("rfbcast_limit_triggered_total{limit=\"handshake_deadline\"}"), 1);
+    EXPECT_EQ(metric("rfbcast_limit_triggered_total{limit=\"cut_text\"}"), 1);
+}
+
 }  // namespace
 }  // namespace rfbcast
