@@ -21,6 +21,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <mutex>
+#include <set>
 #include <sstream>
 #include <thread>
 #include <unordered_set>
@@ -285,7 +287,9 @@ std::optional<int> Process::stop(milliseconds grace) {
 
 // ---------------------------------------------------------------------------------------------
 
-int free_tcp_port() {
+namespace {
+
+int kernel_chosen_port() {
     int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) return 0;
     sockaddr_in a{};
@@ -299,6 +303,22 @@ int free_tcp_port() {
         port = ntohs(a.sin_port);
     ::close(fd);
     return port;
+}
+
+}  // namespace
+
+// The kernel may hand out a port it just freed again, and a test that asks for twenty ports
+// before anything binds them then got the same one twice (CI saw two sessions told to listen on
+// one port). So no port is handed out twice by one test process.
+int free_tcp_port() {
+    static std::mutex mutex;
+    static std::set<int> handed_out;
+    const std::lock_guard<std::mutex> lock(mutex);
+    for (int attempt = 0; attempt < 64; ++attempt) {
+        const int port = kernel_chosen_port();
+        if (port != 0 && handed_out.insert(port).second) return port;
+    }
+    return 0;
 }
 
 int connect_tcp(int port, milliseconds timeout) {
