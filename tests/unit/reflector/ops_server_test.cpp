@@ -20,6 +20,7 @@
 
 #include "metrics/metrics.h"
 #include "reflector/health_check_client.h"
+#include "tests/unit/reflector/loopback_port.h"
 
 namespace rfbcast {
 namespace {
@@ -191,18 +192,6 @@ class Client {
     std::string buf_;
 };
 
-uint16_t free_port() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    ::close(fd);
-    return ntohs(a.sin_port);
-}
-
 std::string get(std::string_view path, std::string_view extra_headers = "") {
     return "GET " + std::string(path) + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" +
            std::string(extra_headers) + "\r\n";
@@ -239,7 +228,7 @@ class OpsServerTest : public ::testing::Test {
         server_ = std::make_unique<OpsServer>(*loop_, std::move(h), limits);
         std::string err;
         for (int attempt = 0; attempt < 5; ++attempt) {
-            const uint16_t want = free_port();
+            const uint16_t want = test::free_loopback_port();
             if (server_->listen("127.0.0.1:" + std::to_string(want), err)) {
                 port_ = server_->port();
                 EXPECT_EQ(port_, want);
@@ -882,7 +871,8 @@ TEST_F(OpsServerTest, CloseStopsListeningAndEndsConnections) {
     });
     // It can listen again afterwards.
     std::string err;
-    ASSERT_TRUE(server_->listen("127.0.0.1:" + std::to_string(free_port()), err)) << err;
+    ASSERT_TRUE(server_->listen("127.0.0.1:" + std::to_string(test::free_loopback_port()), err))
+        << err;
     port_ = server_->port();
     run([&] {
         Client c(port_);
@@ -896,7 +886,7 @@ TEST_F(OpsServerTest, CloseStopsListeningAndEndsConnections) {
 TEST_F(OpsServerTest, ListensOnIpv6Loopback) {
     server_ = std::make_unique<OpsServer>(*loop_, handlers());
     std::string err;
-    if (!server_->listen("[::1]:" + std::to_string(free_port()), err))
+    if (!server_->listen("[::1]:" + std::to_string(test::free_loopback_port()), err))
         GTEST_SKIP() << "no IPv6 loopback here: " << err;
     port_ = server_->port();
     ASSERT_NE(port_, 0);

@@ -22,24 +22,13 @@
 #include "reflector/repeater_token.h"
 #include "reflector/tile_encode_service.h"
 #include "tests/unit/reflector/fake_rfb_server.h"
+#include "tests/unit/reflector/loopback_port.h"
 
 namespace rfbcast {
 namespace {
 
 using Bytes = std::vector<uint8_t>;
 using namespace std::chrono_literals;
-
-int free_port() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    ::close(fd);
-    return ntohs(a.sin_port);
-}
 
 // A blocking loopback client with a deadline on every read.
 class Client {
@@ -217,7 +206,7 @@ class SessionRegistryTest : public ::testing::Test {
     std::unique_ptr<SessionRegistry> registry_;
     RegistrySettings settings_;
     Config config_;
-    int shared_port_ = free_port();
+    int shared_port_ = test::free_loopback_port();
     std::string dir_;
 };
 
@@ -327,7 +316,7 @@ void dial_in_and_serve(int port, const std::string& header, std::atomic<bool>& s
 }
 
 TEST_F(SessionRegistryTest, ServerDialsInByIdAndViewersSeeIt) {
-    const int repeater_port = free_port();
+    const int repeater_port = test::free_loopback_port();
     config_.global.repeater_listen = "127.0.0.1:" + std::to_string(repeater_port);
     add_session("pi", "").repeater_id = "1234";
     start();
@@ -355,7 +344,7 @@ TEST_F(SessionRegistryTest, ServerDialsInByIdAndViewersSeeIt) {
 }
 
 TEST_F(SessionRegistryTest, IdWithASecretRefusesServersWithoutIt) {
-    const int repeater_port = free_port();
+    const int repeater_port = test::free_loopback_port();
     config_.global.repeater_listen = "127.0.0.1:" + std::to_string(repeater_port);
     SessionConfig& pi = add_session("pi", "");
     pi.repeater_id = "1234";
@@ -382,7 +371,7 @@ TEST_F(SessionRegistryTest, IdWithASecretRefusesServersWithoutIt) {
 }
 
 TEST_F(SessionRegistryTest, DynamicIdsCreateSessionsOnlyWhenAllowed) {
-    const int repeater_port = free_port();
+    const int repeater_port = test::free_loopback_port();
     config_.global.repeater_listen = "127.0.0.1:" + std::to_string(repeater_port);
     add_session("fixed", "").repeater_id = "1";
     start();
@@ -407,7 +396,8 @@ TEST_F(SessionRegistryTest, DynamicIdsCreateSessionsOnlyWhenAllowed) {
 }
 
 TEST_F(SessionRegistryTest, ReloadAddsAndRemovesSessionsAndKeepsTheOthersViewers) {
-    const int port_a = free_port(), port_b = free_port(), port_c = free_port();
+    const int port_a = test::free_loopback_port(), port_b = test::free_loopback_port(),
+              port_c = test::free_loopback_port();
     add_session("a").listen = "127.0.0.1:" + std::to_string(port_a);
     add_session("b").listen = "127.0.0.1:" + std::to_string(port_b);
     start();
@@ -448,7 +438,7 @@ TEST_F(SessionRegistryTest, ReloadAddsAndRemovesSessionsAndKeepsTheOthersViewers
 // x11vnc -connect HOST:PORT and vncconfig -connect: the server dials the session's reverse port
 // and speaks RFB at once, with no repeater field.
 TEST_F(SessionRegistryTest, ReversePortMakesTheServerTheUpstream) {
-    const int reverse_port = free_port();
+    const int reverse_port = test::free_loopback_port();
     add_session("desk", "").reverse_listen = "127.0.0.1:" + std::to_string(reverse_port);
     start();
     std::atomic<bool> stop{false};
@@ -472,7 +462,7 @@ TEST_F(SessionRegistryTest, ReversePortMakesTheServerTheUpstream) {
 // A home router restarts: the server dials in again before the old connection is known dead.
 // The new connection replaces the old one and the viewer stays, now seeing the new pictures.
 TEST_F(SessionRegistryTest, ServerThatDialsAgainReplacesItselfAndViewersStay) {
-    const int repeater_port = free_port();
+    const int repeater_port = test::free_loopback_port();
     config_.global.repeater_listen = "127.0.0.1:" + std::to_string(repeater_port);
     add_session("pi", "").repeater_id = "5";
     start();
@@ -530,7 +520,7 @@ TEST_F(SessionRegistryTest, ModeOneToAnAllowedDestinationReflectsIt) {
 }
 
 TEST_F(SessionRegistryTest, DisplayBaseGivesEachSessionItsPort) {
-    const int base = free_port() - 10;
+    const int base = test::free_loopback_port() - 10;
     config_.global.display_base = base;
     add_session("one");
     add_session("seven").display = 7;
@@ -615,7 +605,7 @@ TEST_F(SessionRegistryTest, ReloadToAnotherUpstreamKeepsTheViewers) {
 
 // With a key for dynamic IDs, a server must prove its ID with the token made from it.
 TEST_F(SessionRegistryTest, DynamicIdsWithAKeyNeedTheirToken) {
-    const int repeater_port = free_port();
+    const int repeater_port = test::free_loopback_port();
     config_.global.repeater_listen = "127.0.0.1:" + std::to_string(repeater_port);
     config_.global.allow_dynamic_ids = true;
     config_.global.dynamic_id_key_file = secret_file("idkey", "a-long-random-key");
@@ -761,7 +751,7 @@ TEST_F(SessionRegistryTest, PreauthConnectionsPerAddressAreCapped) {
 // require_tls per session: its viewers are offered VeNCrypt only; the others keep the choice.
 TEST_F(SessionRegistryTest, RequireTlsIsPerSession) {
     ASSERT_NO_FATAL_FAILURE(use_anonymous_tls());
-    const int strict_port = free_port(), open_port = free_port();
+    const int strict_port = test::free_loopback_port(), open_port = test::free_loopback_port();
     SessionConfig& strict = add_session("strict");
     strict.listen = "127.0.0.1:" + std::to_string(strict_port);
     strict.limits.require_tls = true;
@@ -838,7 +828,7 @@ TEST_F(SessionRegistryTest, LockoutThatStartsMeanwhileRefusesTheWaitingGuess) {
 
 TEST_F(SessionRegistryTest, SecurityTypesArePerSession) {
     ASSERT_NO_FATAL_FAILURE(use_anonymous_tls());
-    const int clear_port = free_port(), tls_port = free_port();
+    const int clear_port = test::free_loopback_port(), tls_port = test::free_loopback_port();
     SessionConfig& clear = add_session("clear");
     clear.listen = "127.0.0.1:" + std::to_string(clear_port);
     clear.password_file = secret_file("pw1", "password1");
