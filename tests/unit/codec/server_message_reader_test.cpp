@@ -146,6 +146,15 @@ struct W {
     ByteWriter w{b};
 };
 
+// A FramebufferUpdate of one rectangle: its header, then `body` as given.
+Bytes one_rect(Rect r, int32_t enc, const Bytes& body = {}) {
+    W s;
+    write_update_header(s.w, 1);
+    write_rect_header(s.w, r, enc);
+    s.b.insert(s.b.end(), body.begin(), body.end());
+    return s.b;
+}
+
 // One stream exercising every message and pseudo-encoding the reader handles.
 Bytes full_session() {
     W s;
@@ -494,13 +503,6 @@ TEST(ServerMessageReader, UnknownEncodingsAndMessagesAreErrors) {
 }
 
 TEST(ServerMessageReader, PseudoEncodingLimits) {
-    auto one_rect = [](Rect r, int32_t enc, Bytes body) {
-        W s;
-        write_update_header(s.w, 1);
-        write_rect_header(s.w, r, enc);
-        s.b.insert(s.b.end(), body.begin(), body.end());
-        return s.b;
-    };
     Fixture a;
     EXPECT_EQ(feed_once(one_rect(Rect{0, 0, 257, 1}, encoding::kCursor, {}), a).status,
               ServerReadResult::kError);
@@ -569,13 +571,6 @@ TEST(ServerMessageReader, DecoderResultsAreChecked) {
 
 // The reflector counts which cap fired (issue 9) from `limit`, and tells decoder failures apart.
 TEST(ServerMessageReader, ErrorsNameTheCapThatFired) {
-    auto one_rect = [](Rect r, int32_t enc, Bytes body) {
-        W s;
-        write_update_header(s.w, 1);
-        write_rect_header(s.w, r, enc);
-        s.b.insert(s.b.end(), body.begin(), body.end());
-        return s.b;
-    };
     struct Case {
         Bytes stream;
         LimitKind limit;
@@ -616,12 +611,6 @@ TEST(ServerMessageReader, ErrorsNameTheCapThatFired) {
 // The configured caps (issue 7: each limit configurable) replace the protocol's bounds: a
 // message that was legal becomes an error with the same LimitKind, one byte past the new cap.
 TEST(ServerMessageReader, LoweredLimitsAreEnforcedAtTheirValue) {
-    auto one_rect = [](Rect r, int32_t enc) {
-        W s;
-        write_update_header(s.w, 1);
-        write_rect_header(s.w, r, enc);
-        return s.b;
-    };
     ServerReaderLimits lowered;
     lowered.max_framebuffer_dim = 100;
     lowered.max_cursor_dim = 32;
