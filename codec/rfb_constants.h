@@ -133,6 +133,8 @@ namespace limits {
 inline constexpr uint32_t kMaxFramebufferDim = 16384;
 inline constexpr uint32_t kMaxCursorDim = 256;
 inline constexpr size_t kDefaultMaxCutText = 256 * 1024;
+// From accept to the end of authentication (TigerVNC's and KasmVNC's default too).
+inline constexpr int kDefaultHandshakeTimeoutSeconds = 10;
 inline constexpr size_t kMaxEncodings = 1024;
 inline constexpr size_t kMaxFencePayload = 64;
 inline constexpr size_t kMaxReasonLength = 4096;

@@ -137,7 +137,7 @@ struct SessionLimits {
     uint32_t security_types = kAllSecurityTypes;
     // What a peer may send (issue 7); each can be lowered, none raised past the protocol's own
     // bound. The handshake timeout runs from accept to the end of authentication.
-    int handshake_timeout_s = 10;
+    int handshake_timeout_s = rfb::limits::kDefaultHandshakeTimeoutSeconds;
     size_t max_cut_text = rfb::limits::kDefaultMaxCutText;       // clipboard text, bytes
     uint32_t max_framebuffer = rfb::limits::kMaxFramebufferDim;  // pixels per side
     uint32_t max_cursor = rfb::limits::kMaxCursorDim;            // pixels per side

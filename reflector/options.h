@@ -61,7 +61,7 @@ struct Options {
     std::vector<std::string> allow, deny, trusted_proxies;  // client CIDRs
     size_t max_preauth = 2048, max_preauth_per_address = 256, max_total_viewers = 10000;
     // What a peer may send (issue 7): SessionLimits' defaults.
-    int handshake_timeout_s = 10;
+    int handshake_timeout_s = rfb::limits::kDefaultHandshakeTimeoutSeconds;
     size_t max_cut_text = rfb::limits::kDefaultMaxCutText;
     uint32_t max_framebuffer = rfb::limits::kMaxFramebufferDim;
     uint32_t max_cursor = rfb::limits::kMaxCursorDim;

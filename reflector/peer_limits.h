@@ -16,7 +16,8 @@ namespace rfbcast {
 // end of authentication, and the caps its viewers' parser and its upstream's reader enforce.
 // Each cap can be lowered from the protocol's own bound, never raised past it.
 struct PeerLimits {
-    Clock::duration handshake_timeout = std::chrono::seconds(10);
+    Clock::duration handshake_timeout =
+        std::chrono::seconds(rfb::limits::kDefaultHandshakeTimeoutSeconds);
     size_t max_cut_text = rfb::limits::kDefaultMaxCutText;
     uint32_t max_framebuffer = rfb::limits::kMaxFramebufferDim;
     uint32_t max_cursor = rfb::limits::kMaxCursorDim;

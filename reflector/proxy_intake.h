@@ -2,6 +2,7 @@
 #include <functional>
 #include <string>
 
+#include "codec/rfb_constants.h"
 #include "reflector/connection.h"
 
 namespace rfbcast {
@@ -35,7 +36,8 @@ class ProxyIntake final : public ConnectionOwner {
     Next next_;
     Finished finished_;
     EventLoop::TimerId deadline_ = 0;
-    Clock::duration deadline_after_accept_ = std::chrono::seconds(10);
+    Clock::duration deadline_after_accept_ =
+        std::chrono::seconds(rfb::limits::kDefaultHandshakeTimeoutSeconds);
     bool done_ = false;
 };
 

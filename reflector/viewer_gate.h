@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "codec/repeater_header.h"
+#include "codec/rfb_constants.h"
 #include "codec/server_handshake.h"
 #include "reflector/connection.h"
 #include "reflector/preauth_limit.h"
@@ -80,7 +81,8 @@ class ViewerGate final : public ConnectionOwner {
     std::unique_ptr<rfb::ServerHandshake> handshake_;
     std::shared_ptr<const ViewerSecurity> security_;
     EventLoop::TimerId deadline_ = 0;
-    Clock::duration deadline_after_accept_ = std::chrono::seconds(10);
+    Clock::duration deadline_after_accept_ =
+        std::chrono::seconds(rfb::limits::kDefaultHandshakeTimeoutSeconds);
     bool finished_ = false;
     bool failing_ = false;  // a wrong password's answer is waiting for its delay
     PreauthLimit::Ticket preauth_;
